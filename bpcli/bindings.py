@@ -1,0 +1,108 @@
+"""Variable bindings from the command line (`--x 2`, `--x=2`, `x=2`) and from `--vars FILE`."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+
+from .errors import UsageError
+
+_NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9])"
+_ASSIGN = re.compile(rf"^({_NAME})=(.*)$", re.S)
+_OPTION = re.compile(rf"^--({_NAME})(?:=(.*))?$", re.S)
+
+
+def number(name: str, text) -> float:
+    """A binding's value as a finite IEEE double, or a UsageError naming the variable."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise UsageError(f"the value of '{name}' is not a number: {text!r}")
+    if isinstance(text, str):
+        cleaned = text.strip().replace("\u2212", "-")
+        try:
+            value = float(cleaned)
+        except ValueError:
+            raise UsageError(f"the value of '{name}' is not a number: {text!r}") from None
+    else:
+        value = float(text)
+    if not math.isfinite(value):
+        raise UsageError(f"the value of '{name}' is not a finite number: {text!r}")
+    return value
+
+
+def _put(bindings: dict, name: str, value, where: str) -> None:
+    if name in bindings:
+        raise UsageError(f"'{name}' is bound twice ({where})")
+    bindings[name] = number(name, value)
+
+
+def split_words(words: list[str]) -> tuple[str | None, dict[str, float]]:
+    """Split `bp eval`'s free words into the expression and its bindings.
+
+    `--name VALUE` takes the next word as its value whatever it looks like (so `--y -3` works),
+    `--name=VALUE` and `name=VALUE` bind in one word, and the one remaining word is the expression.
+    """
+    expr: str | None = None
+    bindings: dict[str, float] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        opt = _OPTION.match(word)
+        if opt:
+            name, value = opt.group(1), opt.group(2)
+            if value is None:
+                if i + 1 >= len(words):
+                    raise UsageError(f"--{name} needs a value (as in --{name} 2)")
+                value = words[i + 1]
+                i += 1
+            _put(bindings, name, value, "on the command line")
+        elif word.startswith("--") and len(word) > 2:
+            raise UsageError(f"no such option: {word.split('=')[0]}")
+        elif _ASSIGN.match(word) and _looks_like_number(_ASSIGN.match(word).group(2)):
+            m = _ASSIGN.match(word)
+            _put(bindings, m.group(1), m.group(2), "on the command line")
+        elif expr is None:
+            expr = word
+        else:
+            raise UsageError(f"more than one expression given: {expr!r} and {word!r} (quote the expression)")
+        i += 1
+    return expr, bindings
+
+
+def _looks_like_number(text: str) -> bool:
+    try:
+        float(text.strip().replace("\u2212", "-"))
+    except ValueError:
+        return False
+    return True
+
+
+def read_vars(path: str) -> dict[str, float]:
+    """Bindings from a file: a JSON object, or `name=value` lines (`#` comments allowed)."""
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except OSError as e:
+        raise UsageError(f"cannot read --vars file {path!r}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--vars file {path!r} is not UTF-8 text") from None
+    bindings: dict[str, float] = {}
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"--vars file {path!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"--vars file {path!r} must hold a JSON object of name: number")
+        for name, value in data.items():
+            _put(bindings, str(name), value, f"in {path}")
+        return bindings
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = re.match(rf"^({_NAME})\s*[=:]\s*(.*)$", line)
+        if not m:
+            raise UsageError(f"--vars file {path!r}, line {lineno}: expected name=value, got {line!r}")
+        _put(bindings, m.group(1), m.group(2), f"in {path}")
+    return bindings

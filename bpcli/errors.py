@@ -1,0 +1,44 @@
+"""The three kinds of failure bp reports, each with its exit code (see CONTRACT.md)."""
+
+from __future__ import annotations
+
+
+class BpError(Exception):
+    """An error shown to the user as one short message; `exit_code` is the process exit code."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, detail: str | None = None):
+        super().__init__(message)
+        self.message = message
+        #: extra lines shown under the message (the expression with a caret under the bad column)
+        self.detail = detail
+
+
+class UsageError(BpError):
+    """Bad expression, missing or unknown variable, bad option: exit 2."""
+
+    exit_code = 2
+
+
+class BpSyntaxError(UsageError):
+    """The expression does not parse; `detail` holds the source line and a caret."""
+
+    def __init__(self, message: str, source: str, line: int, column: int):
+        src_line = source.splitlines()[line - 1] if source.splitlines()[line - 1 : line] else ""
+        where = f"line {line}, column {column}" if "\n" in source.strip("\n") else f"column {column}"
+        caret = " " * (max(column, 1) - 1 + 2) + "^"
+        super().__init__(f"syntax error at {where}: {message}", f"  {src_line}\n{caret}")
+        self.line, self.column = line, column
+
+
+class MathError(BpError):
+    """A value or gradient is not finite (log of 0, division by 0, overflow, ...): exit 3."""
+
+    exit_code = 3
+
+
+class CheckFailed(BpError):
+    """A check the user asked for did not pass (bp check, bp gradcheck): exit 1."""
+
+    exit_code = 1

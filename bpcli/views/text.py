@@ -1,0 +1,62 @@
+"""Machine-readable views: plain (`name<TAB>number` lines), JSON, and a bare `--wrt` number."""
+
+from __future__ import annotations
+
+import json
+
+from ..engine import Result
+from ..gates import GATES
+from . import num
+
+
+def plain(result: Result) -> str:
+    """`f<TAB>value`, then `df/dx<TAB>grad` per input variable, at full precision (repr)."""
+    lines = [f"f\t{num(result.value)!r}"]
+    lines += [f"df/d{name}\t{num(g)!r}" for name, g in result.gradient.items()]
+    return "\n".join(lines) + "\n"
+
+
+def wrt(result: Result, name: str) -> str:
+    """The gradient of one input or named intermediate, as a bare number."""
+    g = result.graph
+    node = g.var_ids.get(name, g.names.get(name))
+    return f"{num(result.grads[node])!r}\n"
+
+
+def graph_dict(result: Result) -> dict:
+    """The annotated graph: every node with its inputs, value, gradient and pattern."""
+    g = result.graph
+    nodes = []
+    for i, op in enumerate(g.ops):
+        node = {
+            "id": i,
+            "op": op,
+            "symbol": g.label(i),
+            "inputs": list(g.args[i]),
+            "value": num(result.values[i]),
+            "grad": num(result.grads[i]),
+            "pattern": GATES[op].pattern if op in GATES else None,
+        }
+        if op == "var":
+            node["name"] = g.params[i]
+        if op not in ("var", "const") and result.locals[i] is not None:
+            node["local"] = [num(x) for x in result.locals[i]]
+        nodes.append(node)
+    names = {node: name for name, node in g.names.items()}
+    for node_id, name in names.items():
+        nodes[node_id].setdefault("name", name)
+    return {"nodes": nodes, "output": g.output}
+
+
+def as_json(result: Result, with_graph: bool = False) -> str:
+    obj = {
+        "expression": result.graph.source,
+        "value": num(result.value),
+        "gradient": {k: num(v) for k, v in result.gradient.items()},
+        "intermediates": {
+            k: {"value": num(v["value"]), "grad": num(v["grad"])} for k, v in result.intermediates.items()
+        },
+    }
+    if with_graph:
+        obj["graph"] = graph_dict(result)
+    return json.dumps(obj, ensure_ascii=False) + "\n"
