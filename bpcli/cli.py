@@ -177,3 +177,8 @@ def run() -> None:
     except BrokenPipeError:
         pass
     sys.exit(code)
+
+
+# Commands beyond eval live in their own modules under bpcli/commands/ and add themselves to
+# `app` when imported (each keeps its heavy imports inside the command function).
+from .commands import _registered  # noqa: E402,F401

@@ -83,7 +83,9 @@ def forward(graph: Graph, bindings: dict[str, float], m=SCALAR) -> list:
         if op == "const":
             v = params[i]
         elif op == "var":
-            v = float(bindings[params[i]])
+            v = bindings[params[i]]
+            if m is SCALAR:
+                v = float(v)
         else:
             v = fwd[op](m, *[values[a] for a in args[i]], p=params[i])
         values[i] = v
@@ -125,7 +127,7 @@ def backward(graph: Graph, values: list, tie: str = "split", m=SCALAR):
             continue
         xs = [values[a] for a in args[i]]
         row = GATES[op]
-        if row.kink is not None:
+        if row.kink is not None and m is SCALAR:
             note = row.kink(*xs)
             if note:
                 if row.pattern == "router":

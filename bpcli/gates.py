@@ -457,3 +457,20 @@ def symbol(op: str, param: float | None = None) -> str:
     if op == "powc":
         return f"^{_fmt(param)}"
     return GATES[op].symbol
+
+
+class NumpyMath:
+    """The same namespace over NumPy arrays, for the batch engine (one pass over many points).
+    Callers run it under `numpy.errstate(all="ignore")` and check finiteness themselves."""
+
+    def __init__(self):
+        import numpy as np
+
+        self.np = np
+        self.exp, self.log, self.log1p, self.sqrt = np.exp, np.log, np.log1p, np.sqrt
+        self.abs, self.tanh, self.sin, self.cos, self.tan = np.abs, np.tanh, np.sin, np.cos, np.tan
+        self.sign, self.maximum, self.minimum = np.sign, np.maximum, np.minimum
+        self.div, self.pow, self.where = np.divide, np.power, np.where
+
+    def equal(self, a, b):
+        return (a == b).astype(float)
