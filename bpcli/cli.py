@@ -9,7 +9,7 @@ import typer
 from . import __version__
 from .errors import BpError, UsageError
 
-FORMATS = ("rich", "plain", "json", "dot")
+FORMATS = ("rich", "plain", "json", "dot", "mermaid", "latex")
 
 app = typer.Typer(
     add_completion=False,
@@ -82,7 +82,7 @@ def gather(words: list[str], vars_file: str | None) -> tuple[str, dict[str, floa
 @app.command("eval", context_settings=_FREE_WORDS, help=EVAL_HELP)
 def eval_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
-    format: str = typer.Option("rich", "--format", help="rich | plain | json | dot"),
+    format: str = typer.Option("rich", "--format", help="rich | plain | json | dot | mermaid | latex"),
     wrt: str | None = typer.Option(
         None, "--wrt", help="Print only the gradient of this variable, as a bare number."
     ),
@@ -94,6 +94,10 @@ def eval_cmd(
     vars_file: str | None = typer.Option(
         None, "--vars", metavar="FILE", help="Bind variables from a JSON object or name=value lines."
     ),
+    steps: bool = typer.Option(False, "--steps", help="Staged code: forward, then the chain rule backward."),
+    compare: bool = typer.Option(False, "--compare", help="Composite gates beside their expansion."),
+    out_file: str | None = typer.Option(None, "--out", metavar="FILE", help="Also draw FILE.svg or .png."),
+    max_gates: int = typer.Option(300, "--max-gates", min=0, help="Most gates the picture draws."),
 ) -> None:
     from .engine import TIES, evaluate
 
@@ -101,15 +105,27 @@ def eval_cmd(
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
     if tie not in TIES:
         raise UsageError(f"--tie must be one of {', '.join(TIES)}, not {tie!r}")
+    from .views.show import check_view
+
+    check_view(format, steps, compare, out_file)
     source, bindings = gather(words or [], vars_file)
-    result = evaluate(source, bindings, expand=expand, tie=tie)
+    result = evaluate(source, bindings, expand=expand and not compare, tie=tie)
     if wrt is not None and wrt not in result.graph.var_ids and wrt not in result.graph.names:
         have = ", ".join([*result.graph.var_ids, *result.graph.names]) or "none"
         raise UsageError(f"--wrt {wrt}: not a variable of the expression (its variables: {have})")
     for w in result.warnings:
         print(f"bp: warning: {w}", file=sys.stderr)
     out = sys.stdout
-    if wrt is not None:
+    if out_file is not None:
+        from .views.dot import write_image
+
+        write_image(result, out_file)
+    if wrt is None and (steps or compare or format in ("rich", "mermaid", "latex")):
+        from .views.show import show
+
+        other = evaluate(result.graph, bindings, expand=True, tie=tie) if compare else None
+        show(result, format, steps, other, max_gates)
+    elif wrt is not None:
         from .views.text import wrt as wrt_view
 
         out.write(wrt_view(result, wrt))
@@ -125,10 +141,6 @@ def eval_cmd(
         from .views.dot import dot
 
         out.write(dot(result))
-    else:
-        from .views.picture import print_picture
-
-        print_picture(result)
 
 
 def main(argv: list[str] | None = None) -> int:

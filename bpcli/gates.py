@@ -12,6 +12,7 @@ the scalar engine (`SCALAR`, IEEE semantics on Python floats) and the batch engi
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -120,6 +121,12 @@ class Gate:
     expand: Callable | None = None  #: expand(b, *inputs, p) -> node id in primitive gates, or None
     kink: Callable | None = None  #: kink(*inputs) -> what to warn at a non-differentiable point
     primitive: bool = True  #: one of the lecture's primitive gates (kept by --expand)
+    #: the gate as a formula over its inputs' names, for staged steps (`{0} + {1}`, `exp({0})`);
+    #: a str.format template (`{p}` the parameter, `{all}` every input) or a callable(names, p)
+    formula: str | Callable = ""
+    #: local(out, *inputs, p) as text over names or numbers, one per input, each written so that
+    #: `text * upstream` reads right (`z`, `(1 - s) * s`, `(-1/d^2)`); None: show the number
+    local_text: Callable | None = None
 
 
 def _sigmoid(m, x):
@@ -190,6 +197,22 @@ def _expand_pow(b, x, y, p=None):
     return b.gate("exp", b.gate("mul", y, b.gate("log", x)))
 
 
+def _powc_text(x, p):
+    # d/dx x^c = c x^(c-1): the lecture writes (2 * xpy) for c = 2
+    if p == 1:
+        return "1"
+    if p == 2:
+        return f"(2 * {x})"
+    return f"({_fmt(p)} * {x}^{_fmt(p - 1)})"
+
+
+def _pow_text(x, y):
+    # a number for the exponent (x^2 with the constant 2) reads as the lecture's (2 * xpy)
+    if re.fullmatch(r"-?\d+(\.\d*)?(e[-+]?\d+)?", y):
+        return _powc_text(x, float(y))
+    return f"{y} * {x}^({y} - 1)"
+
+
 def _fmt(p):
     """A gate parameter as the picture writes it: 2.0 -> 2, 0.5 -> 0.5."""
     return repr(int(p)) if p == int(p) and abs(p) < 1e15 else repr(p)
@@ -206,6 +229,8 @@ _ROWS = [
         "distributor",
         "distributor: passes the gradient to both inputs",
         _expand_add,
+        formula="{0} + {1}",
+        local_text=lambda o, x, y, p=None: ("1", "1"),
     ),
     Gate(
         "mul",
@@ -216,8 +241,20 @@ _ROWS = [
         "swapper",
         "swapper: each input gets the other input times the gradient",
         _expand_mul,
+        formula="{0} * {1}",
+        local_text=lambda o, x, y, p=None: (y, x),
     ),
-    Gate("scale", "*a", 1, lambda m, x, p: p * x, lambda m, o, x, p: (p,), None, "scale by a"),
+    Gate(
+        "scale",
+        "*a",
+        1,
+        lambda m, x, p: p * x,
+        lambda m, o, x, p: (p,),
+        None,
+        "scale by a",
+        formula=lambda n, p: f"{_fmt(p)} * {n[0]}",
+        local_text=lambda o, x, p: (_fmt(p),),
+    ),
     Gate(
         "shift",
         "+c",
@@ -226,6 +263,8 @@ _ROWS = [
         lambda m, o, x, p: (1.0,),
         "distributor",
         "distributor: passes the gradient through",
+        formula=lambda n, p: f"{n[0]} {'+' if p >= 0 else '-'} {_fmt(abs(p))}",
+        local_text=lambda o, x, p: ("1",),
     ),
     Gate(
         "recip",
@@ -235,10 +274,30 @@ _ROWS = [
         lambda m, o, x, p=None: (-o * o,),
         None,
         "×(−1/x²)",
+        formula="1/{0}",
+        local_text=lambda o, x, p=None: (f"(-1/{x}^2)",),
     ),
-    Gate("exp", "exp", 1, lambda m, x, p=None: m.exp(x), lambda m, o, x, p=None: (o,), None, "×e^x"),
     Gate(
-        "log", "log", 1, lambda m, x, p=None: m.log(x), lambda m, o, x, p=None: (m.div(1.0, x),), None, "×1/x"
+        "exp",
+        "exp",
+        1,
+        lambda m, x, p=None: m.exp(x),
+        lambda m, o, x, p=None: (o,),
+        None,
+        "×e^x",
+        formula="exp({0})",
+        local_text=lambda o, x, p=None: (f"exp({x})",),
+    ),
+    Gate(
+        "log",
+        "log",
+        1,
+        lambda m, x, p=None: m.log(x),
+        lambda m, o, x, p=None: (m.div(1.0, x),),
+        None,
+        "×1/x",
+        formula="log({0})",
+        local_text=lambda o, x, p=None: (f"(1/{x})",),
     ),
     Gate(
         "powc",
@@ -248,6 +307,8 @@ _ROWS = [
         lambda m, o, x, p: (p * m.pow(x, p - 1),),
         None,
         "×c·x^(c−1)",
+        formula="{0}^{p}",
+        local_text=lambda o, x, p: (_powc_text(x, p),),
     ),
     Gate(
         "max",
@@ -258,6 +319,7 @@ _ROWS = [
         "router",
         "router: the gradient goes to the largest input",
         kink=_tie_kink("max"),
+        formula="max({all})",
     ),
     Gate(
         "min",
@@ -268,6 +330,7 @@ _ROWS = [
         "router",
         "router: the gradient goes to the smallest input",
         kink=_tie_kink("min"),
+        formula="min({all})",
     ),
     Gate(
         "relu",
@@ -278,6 +341,7 @@ _ROWS = [
         None,
         "gate: passes the gradient where x > 0",
         kink=lambda x: "is at its kink x = 0; using relu'(0) = 0" if x == 0 else None,
+        formula="relu({0})",
     ),
     Gate(
         "abs",
@@ -288,8 +352,20 @@ _ROWS = [
         None,
         "×sign(x)",
         kink=lambda x: "is at its kink x = 0; using abs'(0) = 0" if x == 0 else None,
+        formula="abs({0})",
+        local_text=lambda o, x, p=None: (f"sign({x})",),
     ),
-    Gate("sin", "sin", 1, lambda m, x, p=None: m.sin(x), lambda m, o, x, p=None: (m.cos(x),), None, "×cos x"),
+    Gate(
+        "sin",
+        "sin",
+        1,
+        lambda m, x, p=None: m.sin(x),
+        lambda m, o, x, p=None: (m.cos(x),),
+        None,
+        "×cos x",
+        formula="sin({0})",
+        local_text=lambda o, x, p=None: (f"cos({x})",),
+    ),
     Gate(
         "cos",
         "cos",
@@ -298,6 +374,8 @@ _ROWS = [
         lambda m, o, x, p=None: (-m.sin(x),),
         None,
         "×(−sin x)",
+        formula="cos({0})",
+        local_text=lambda o, x, p=None: (f"(-sin({x}))",),
     ),
     # -- composite gates: --expand rewrites them into the primitives above --------------------
     Gate(
@@ -310,6 +388,8 @@ _ROWS = [
         "distributor with a sign flip: +g to the left, −g to the right",
         lambda b, x, y, p=None: b.gate("add", x, b.gate("scale", y, param=-1.0)),
         primitive=False,
+        formula="{0} - {1}",
+        local_text=lambda o, x, y, p=None: ("1", "(-1)"),
     ),
     Gate(
         "neg",
@@ -321,6 +401,8 @@ _ROWS = [
         "scale by −1",
         lambda b, x, p=None: b.gate("scale", x, param=-1.0),
         primitive=False,
+        formula="-{0}",
+        local_text=lambda o, x, p=None: ("(-1)",),
     ),
     Gate(
         "div",
@@ -332,6 +414,8 @@ _ROWS = [
         "×1/y to the top, ×(−x/y²) to the bottom",
         lambda b, x, y, p=None: b.gate("mul", x, b.gate("recip", y)),
         primitive=False,
+        formula="{0} / {1}",
+        local_text=lambda o, x, y, p=None: (f"(1/{y})", f"(-{x}/{y}^2)"),
     ),
     Gate(
         "pow",
@@ -343,6 +427,8 @@ _ROWS = [
         "×b·a^(b−1) to the base, ×a^b·ln a to the exponent",
         _expand_pow,
         primitive=False,
+        formula="{0}^{1}",
+        local_text=lambda o, x, y, p=None: (_pow_text(x, y), f"{o} * log({x})"),
     ),
     Gate(
         "sqrt",
@@ -354,6 +440,8 @@ _ROWS = [
         "×1/(2√x)",
         lambda b, x, p=None: b.gate("powc", x, param=0.5),
         primitive=False,
+        formula="sqrt({0})",
+        local_text=lambda o, x, p=None: (f"(1/(2 * {o}))",),
     ),
     Gate(
         "sigmoid",
@@ -367,6 +455,8 @@ _ROWS = [
             "recip", b.gate("shift", b.gate("exp", b.gate("scale", x, param=-1.0)), param=1.0)
         ),
         primitive=False,
+        formula="σ({0})",
+        local_text=lambda o, x, p=None: (f"(1 - {o}) * {o}",),
     ),
     Gate(
         "tanh",
@@ -387,6 +477,8 @@ _ROWS = [
             param=-1.0,
         ),
         primitive=False,
+        formula="tanh({0})",
+        local_text=lambda o, x, p=None: (f"(1 - {o}^2)",),
     ),
     Gate(
         "softplus",
@@ -398,6 +490,8 @@ _ROWS = [
         "×σ(x)",
         lambda b, x, p=None: b.gate("log", b.gate("shift", b.gate("exp", x), param=1.0)),
         primitive=False,
+        formula="softplus({0})",
+        local_text=lambda o, x, p=None: (f"σ({x})",),
     ),
     Gate(
         "tan",
@@ -409,6 +503,8 @@ _ROWS = [
         "×(1+tan²)",
         lambda b, x, p=None: b.gate("mul", b.gate("sin", x), b.gate("recip", b.gate("cos", x))),
         primitive=False,
+        formula="tan({0})",
+        local_text=lambda o, x, p=None: (f"(1 + {o}^2)",),
     ),
 ]
 
@@ -457,6 +553,25 @@ def symbol(op: str, param: float | None = None) -> str:
     if op == "powc":
         return f"^{_fmt(param)}"
     return GATES[op].symbol
+
+
+def formula(op: str, names: list[str], param: float | None = None) -> str:
+    """The gate as a formula over its inputs' names: `q + z`, `exp(s)`, `1/d`, `max(z, w)`."""
+    row = GATES[op]
+    if callable(row.formula):
+        return row.formula(names, param)
+    template = row.formula or row.symbol + "({all})"
+    p = _fmt(param) if param is not None else ""
+    return template.format(*names, p=p, all=", ".join(names))
+
+
+def local_formulas(op: str, out: str, names: list[str], param: float | None = None) -> tuple:
+    """The local gradient of each input as text over `out` and the inputs' names (or numbers);
+    None for an input whose local gradient is best shown as its number (max, min, relu)."""
+    row = GATES[op]
+    if row.local_text is None:
+        return (None,) * len(names)
+    return row.local_text(out, *names, p=param)
 
 
 class NumpyMath:

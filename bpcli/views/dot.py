@@ -1,58 +1,101 @@
-"""Graphviz view: gates as nodes; on each wire the forward value (green) above the gradient (red)."""
+"""Graphviz view in the lecture's style: inputs on the left, gates as circles labelled with their
+symbol, name and flow pattern; on every wire the forward value (green) above the gradient (red).
+At a fork each outgoing wire carries its own contribution; the node's gradient is their sum.
+`write_image` renders it to SVG or PNG through the Graphviz `dot` program."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 from ..engine import Result
+from ..errors import UsageError
 from ..gates import GATES
-from . import short
+from .common import carries_gradient, fmt, node_names
+
+GREEN, RED = "#1a7f37", "#cf222e"
+IMAGE_TYPES = ("svg", "png", "pdf")
 
 
 def _esc(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
+def _wire(value: float, grad: float | None) -> str:
+    """An HTML-like edge label: value in green above, gradient in red below."""
+    top = f'<FONT COLOR="{GREEN}">{_esc(fmt(value))}</FONT>'
+    if grad is None:
+        return f"<{top}>"
+    return f'<{top}<BR/><FONT COLOR="{RED}">{_esc(fmt(grad))}</FONT>>'
+
+
 def dot(result: Result) -> str:
+    """The annotated graph as a Graphviz digraph (valid input for `dot -Tsvg`)."""
     g = result.graph
-    names = {node: name for name, node in g.names.items()}
+    names = node_names(g)
+    users = g.users()
+    title = _esc(" ".join(g.source.split()))
     out = [
         "digraph bp {",
         "  rankdir=LR;",
-        '  node [fontname="Helvetica", fontsize=11];',
-        '  edge [fontname="Helvetica", fontsize=10];',
+        f'  graph [fontname="Helvetica", fontsize=11, labelloc=t, label="{title}"];',
+        '  node [fontname="Helvetica", fontsize=12];',
+        '  edge [fontname="Helvetica", fontsize=10, arrowsize=0.6];',
+        f"  // on each wire: forward value ({GREEN}, above) and gradient ({RED}, below)",
     ]
     for i, op in enumerate(g.ops):
-        label = g.label(i)
         if op == "var":
-            shape = "plaintext"
+            out.append(f"  n{i} [shape=plaintext, label=<<B>{_esc(names[i])}</B>>];")
+        elif op == "const" and not users[i]:
+            continue  # a constant --expand folded into a gate's parameter (the 1 of +1)
         elif op == "const":
-            shape = "plaintext"
+            out.append(f'  n{i} [shape=plaintext, fontcolor=gray40, label="{_esc(names[i])}"];')
         else:
-            shape = "circle"
-            pattern = GATES[op].pattern
-            if i in names:
-                label = f"{names[i]} = {label}"
-            if pattern:
-                label = f'{label}<BR/><FONT POINT-SIZE="8">{pattern}</FONT>'
-                out.append(f"  n{i} [shape={shape}, label=<{_html_label(label)}>];")
-                continue
-        out.append(f'  n{i} [shape={shape}, label="{_esc(label)}"];')
+            row = GATES[op]
+            note = row.pattern or row.label
+            label = (
+                f'<B>{_esc(g.label(i))}</B><BR/><FONT POINT-SIZE="8">{_esc(names[i])}: {_esc(note)}</FONT>'
+            )
+            out.append(f"  n{i} [shape=circle, margin=0.02, label=<{label}>];")
     for i, args in enumerate(g.args):
         for k, a in enumerate(args):
-            sent = result.contribs[i][k] if result.contribs[i] is not None else None
-            grad = f'<BR/><FONT COLOR="red">{_esc(short(sent))}</FONT>' if sent is not None else ""
-            out.append(
-                f'  n{a} -> n{i} [label=<<FONT COLOR="darkgreen">{_esc(short(result.values[a]))}</FONT>{grad}>];'
+            sent = (
+                result.contribs[i][k]
+                if result.contribs[i] is not None and carries_gradient(result, a)
+                else None
             )
+            out.append(f"  n{a} -> n{i} [label={_wire(result.values[a], sent)}];")
     o = g.output
-    out.append('  out [shape=plaintext, label="f"];')
-    out.append(
-        f'  n{o} -> out [label=<<FONT COLOR="darkgreen">{_esc(short(result.values[o]))}</FONT>'
-        f'<BR/><FONT COLOR="red">1</FONT>>];'
-    )
+    out.append('  out [shape=plaintext, label=""];')
+    out.append(f"  n{o} -> out [label={_wire(result.values[o], 1.0)}];")
     out.append("}")
     return "\n".join(out) + "\n"
 
 
-def _html_label(label: str) -> str:
-    head, sep, tail = label.partition("<BR/>")
-    return _esc(head) + sep + tail
+def check_image_target(path: str) -> str:
+    """The image type for `--out PATH` (svg, png or pdf), or a UsageError (exit 2) when the
+    suffix is unknown or Graphviz is not installed."""
+    kind = os.path.splitext(path)[1].lower().lstrip(".")
+    if kind not in IMAGE_TYPES:
+        raise UsageError(f"--out {path}: the file name must end in .svg, .png or .pdf")
+    if shutil.which("dot") is None:
+        raise UsageError(
+            "--out needs the Graphviz 'dot' program, which is not installed "
+            "(Debian/Ubuntu: apt-get install graphviz)"
+        )
+    return kind
+
+
+def write_image(result: Result, path: str) -> None:
+    """Render the graph to `path` (.svg, .png or .pdf) with Graphviz `dot`."""
+    kind = check_image_target(path)
+    try:
+        done = subprocess.run(
+            ["dot", f"-T{kind}", "-o", path], input=dot(result).encode(), capture_output=True, timeout=120
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UsageError(f"--out {path}: Graphviz dot failed ({e})") from None
+    if done.returncode != 0:
+        why = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[0]
+        raise UsageError(f"--out {path}: Graphviz dot failed: {why}")

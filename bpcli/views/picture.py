@@ -1,73 +1,227 @@
-"""The Rich view: the annotated gate graph read from the output back to the inputs, then the
-inputs table. Rich decides colour and width; piped or with NO_COLOR it is plain readable text."""
+"""The Rich view: the annotated gate graph read from the output back to the inputs (the way the
+backward pass travels), the forks with their gradients summed, then the inputs table.
+
+Each row of the circuit is a wire into a gate: the node's symbol and name, its forward value
+(green), its gradient df/dnode (red), the local gradient of the gate above with respect to it,
+and for a gate its flow pattern (distributor, swapper, router) or the gate table's short label.
+A node used by several gates (a fork) is drawn once and referred to (`x ↑`) elsewhere.
+Rich decides colour and width; piped or with NO_COLOR the same picture is plain text.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
 from ..engine import Result
 from ..gates import GATES
-from . import short
+from .common import carries_gradient, fmt, node_names, uses
 
+#: past this many gates the picture is the summary and the inputs table (see --max-gates)
 MAX_GATES = 300
+VALUE, GRAD, DIM = "green", "red", "dim"
+_NUMBER_COLUMNS = 52  # what the names, value, grad, local and pattern columns need, roughly
+LEGEND = (
+    "grad: df/d(node); local: d(gate above)/d(node); grad = local × the gate's grad (summed at forks);"
+    " ↑ drawn above, ↓ continued below"
+)
+_MAX_FORK_TERMS = 8  # a fork's sum lists this many contributions, then "+ ... (N more)"
 
 
-def _ref(g, node: int, names: dict) -> str:
-    if g.ops[node] in ("var", "const"):
-        return g.label(node)
-    return names.get(node, f"#{node}")
+def pattern_text(op: str) -> str:
+    """A gate's pattern (`distributor`, `swapper`, `router`) or its short label (`×e^x`)."""
+    row = GATES[op]
+    return row.pattern or row.label
 
 
-def picture(result: Result, max_gates: int = MAX_GATES) -> Group:
-    g = result.graph
-    names = {node: name for name, node in g.names.items()}
-    gates = g.gate_ids()
-    parts = []
+class Picture:
+    """The annotated gate graph of a Result as a Rich renderable."""
+
+    def __init__(
+        self, result: Result, max_gates: int = MAX_GATES, title: str | None = None, inputs: bool = True
+    ):
+        self.result = result
+        self.max_gates = max_gates
+        self.title = title
+        self.inputs = inputs
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        r, g = self.result, self.result.graph
+        names = node_names(g)
+        n_gates = len(g.gate_ids())
+        head = Text()
+        if self.title:
+            head.append(f"{self.title}: ", style="bold")
+        head.append(f"{names[g.output]} = ", style="bold")
+        head.append(fmt(r.value), style=f"bold {VALUE}")
+        head.append(f"   ({_count(n_gates, 'gate')}, {_count(len(g.var_ids), 'input')})", style=DIM)
+        yield head
+        if n_gates > self.max_gates:
+            yield Text(
+                f"{n_gates} gates is more than --max-gates {self.max_gates}: showing the inputs only "
+                f"(draw all with --max-gates {n_gates})",
+                style=DIM,
+            )
+        elif n_gates:
+            width = options.max_width
+            yield circuit_table(r, names, max_depth=max(4, (width - _NUMBER_COLUMNS) // 3))
+            yield Text(LEGEND, style=DIM)
+            forks = fork_lines(r, names)
+            if forks:
+                yield Text("\nforks: gradients add up", style="bold")
+                yield from forks
+            unused = [i for i in g.gate_ids() if r.contribs[i] is None and _depends_on_input(r, i)]
+            if unused:
+                yield Text(
+                    "not used by the output (gradient 0): " + ", ".join(names[i] for i in unused), style=DIM
+                )
+        if self.inputs:
+            yield Text("")
+            yield inputs_table(r, self.max_gates)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _depends_on_input(r: Result, node: int) -> bool:
+    # a gate the output does not reach still has a value; constant-only gates are not worth a note
+    return r.graph.ops[node] not in ("var", "const") and node in r.graph.names.values()
+
+
+def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
+    """The circuit from the output back to the inputs as rows of a table: tree guides in the
+    first column, numbers aligned in the others. Iterative, so deep graphs cannot overflow the
+    stack; a branch deeper than `max_depth` continues as its own tree below (`r ↓`)."""
+    g = r.graph
     table = Table(
-        title="gates, from the output back to the inputs",
-        title_justify="left",
-        show_edge=False,
+        box=None,
         pad_edge=False,
+        show_edge=False,
+        padding=(0, 1),
+        title="circuit, from the output back to the inputs",
+        title_justify="left",
+        title_style="bold",
     )
-    table.add_column("gate", no_wrap=True)
-    table.add_column("inputs")
-    table.add_column("value", style="green", justify="right")
-    table.add_column("grad", style="red", justify="right")
-    table.add_column("local grads", justify="right")
+    table.add_column("gate / input", no_wrap=True, overflow="ellipsis")
+    table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}", no_wrap=True)
+    table.add_column("grad", justify="right", style=GRAD, header_style=f"bold {GRAD}", no_wrap=True)
+    table.add_column("local", justify="right", no_wrap=True)
     table.add_column("pattern")
-    shown = gates[::-1][:max_gates]
-    for i in shown:
-        row = GATES[g.ops[i]]
-        name = names.get(i, f"#{i}")
-        if i == g.output:
-            name = f"{name} (f)" if i in names else "f"
-        loc = result.locals[i]
+    drawn = [False] * len(g)
+    n_uses = [len(u) for u in uses(r)]
+    roots = [g.output]
+    deferred = [False] * len(g)
+    while roots:
+        root = roots.pop(0)
+        if drawn[root]:
+            continue
+        # stack of (node, parent gate, input position, guide prefix, branch text, depth)
+        stack = [(root, None, 0, "", "", 0)]
+        while stack:
+            node, parent, k, prefix, branch, depth = stack.pop()
+            local = ""
+            if parent is not None and r.locals[parent] is not None and carries_gradient(r, node):
+                local = fmt(r.locals[parent][k])
+            op = g.ops[node]
+            label = Text(prefix + branch, style=DIM)
+            if op == "const":
+                label.append(names[node], style=DIM)
+                table.add_row(label, fmt(r.values[node]), "", local, "")
+                continue
+            fork = n_uses[node] > 1
+            if drawn[node]:
+                label.append(f"{names[node]} ↑", style="bold")
+                table.add_row(label, "", "", local, Text(f"fork: {n_uses[node]} uses", style=DIM))
+                continue
+            if op != "var" and depth >= max_depth and node != root:
+                label.append(f"{names[node]} ↓", style="bold")
+                table.add_row(label, "", "", local, "")
+                if not deferred[node]:
+                    deferred[node] = True
+                    roots.append(node)
+                continue
+            drawn[node] = True
+            grad = fmt(r.grads[node]) if carries_gradient(r, node) or node == g.output else ""
+            note = Text(f"fork: {n_uses[node]} uses", style=DIM) if fork else Text("")
+            if op == "var":
+                label.append(names[node], style="bold cyan")
+                table.add_row(label, fmt(r.values[node]), grad, local, note)
+                continue
+            label.append(g.label(node), style="bold")
+            label.append(f"  {names[node]}", style=DIM)
+            pattern = Text(pattern_text(op), style="bold" if GATES[op].pattern else "")
+            if fork:
+                pattern.append("; ").append_text(note)
+            table.add_row(label, fmt(r.values[node]), grad, local, pattern)
+            args = g.args[node]
+            child_prefix = prefix + ("" if not branch else ("   " if branch.startswith("└") else "│  "))
+            for pos in range(len(args) - 1, -1, -1):
+                last = pos == len(args) - 1
+                stack.append((args[pos], node, pos, child_prefix, "└─ " if last else "├─ ", depth + 1))
+    # numbers are never squeezed into ellipses: a narrow terminal wraps the pattern column instead
+    for column in table.columns[1:4]:
+        column.min_width = max((len(str(cell)) for cell in column.cells), default=0)
+    return table
+
+
+def fork_lines(r: Result, names: list[str]) -> list[Text]:
+    """One line per fork: its gradient as the sum of the contributions from each use,
+    `dx = 3 (via q) + 3 (via q) + 1 (via f) = 7`, the numbers as the engine sent them."""
+    lines = []
+    for node, wires in enumerate(uses(r)):
+        if len(wires) < 2:
+            continue
+        line = Text(f"  d{names[node]} = ")
+        for n, (gate, k) in enumerate(wires[:_MAX_FORK_TERMS]):
+            if n:
+                line.append(" + ")
+            line.append(fmt(r.contribs[gate][k]), style=GRAD)
+            line.append(f" (via {names[gate]})", style=DIM)
+        if len(wires) > _MAX_FORK_TERMS:
+            line.append(f" + ... ({len(wires) - _MAX_FORK_TERMS} more)", style=DIM)
+        line.append(" = ")
+        line.append(fmt(r.grads[node]), style=f"bold {GRAD}")
+        lines.append(line)
+    return lines
+
+
+def inputs_table(r: Result, max_rows: int = MAX_GATES) -> Table | Group:
+    """Each input variable with its value and gradient, then the named intermediates."""
+    g = r.graph
+    table = Table(
+        box=None,
+        pad_edge=False,
+        show_edge=False,
+        padding=(0, 1),
+        title="inputs",
+        title_justify="left",
+        title_style="bold",
+    )
+    table.add_column("name", no_wrap=True)
+    table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}")
+    table.add_column("gradient", justify="right", style=GRAD, header_style=f"bold {GRAD}")
+    rows = [(name, node, "") for name, node in g.var_ids.items()]
+    rows += [(name, node, " (intermediate)") for name, node in g.names.items()]
+    for name, node, kind in rows[:max_rows]:
         table.add_row(
-            f"{name} = {g.label(i)}",
-            ", ".join(_ref(g, a, names) for a in g.args[i]),
-            short(result.values[i]),
-            short(result.grads[i]),
-            ", ".join(short(x) for x in loc) if loc is not None else "-",
-            row.pattern or row.label,
+            Text(name, style="bold cyan").append(kind, style=DIM), fmt(r.values[node]), fmt(r.grads[node])
         )
-    parts.append(Text(f"f = {short(result.value)}", style="bold"))
-    if gates:
-        parts.append(table)
-    if len(gates) > len(shown):
-        parts.append(Text(f"... {len(gates) - len(shown)} more gates (showing {len(shown)} of {len(gates)})"))
-    inputs = Table(title="inputs", title_justify="left", show_edge=False, pad_edge=False)
-    inputs.add_column("name")
-    inputs.add_column("value", style="green", justify="right")
-    inputs.add_column("df/dname", style="red", justify="right")
-    for name, node in g.var_ids.items():
-        inputs.add_row(name, short(result.values[node]), short(result.grads[node]))
-    for name, node in g.names.items():
-        inputs.add_row(f"{name} (intermediate)", short(result.values[node]), short(result.grads[node]))
-    parts.append(inputs)
-    return Group(*parts)
+    if len(rows) > max_rows:
+        more = Text(f"... and {len(rows) - max_rows} more (all of them: --format plain or json)", style=DIM)
+        return Group(table, more)
+    return table
 
 
-def print_picture(result: Result, file=None) -> None:
-    Console(file=file, highlight=False).print(picture(result))
+def picture(result: Result, max_gates: int = MAX_GATES) -> Picture:
+    """The default view of `bp eval` as a Rich renderable."""
+    return Picture(result, max_gates)
+
+
+def print_picture(
+    result: Result, file=None, max_gates: int = MAX_GATES, console: Console | None = None
+) -> None:
+    """Print the picture; the Console decides colour (none when piped or NO_COLOR) and width."""
+    console = console or Console(file=file, highlight=False)
+    console.print(Group(picture(result, max_gates)))
