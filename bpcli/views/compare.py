@@ -14,7 +14,7 @@ from rich.text import Text
 from ..engine import Result
 from ..gates import GATES, local_formulas
 from .common import fmt, node_names, term
-from .picture import GRAD, MAX_GATES, VALUE, Picture
+from .picture import GRAD, LEGEND, MAX_GATES, VALUE, Picture
 
 SIDE_BY_SIDE = 150  # columns needed to draw the two circuits next to each other
 
@@ -52,8 +52,7 @@ def _same(a: float, b: float) -> bool:
 
 def agreement_table(merged: Result, expanded: Result) -> Table:
     """The output and every input's (and named intermediate's) gradient in both graphs."""
-    t = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1), title="same gradients?")
-    t.title_justify, t.title_style = "left", "bold"
+    t = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1))
     t.add_column("", no_wrap=True)
     t.add_column("composite", justify="right", style=GRAD)
     t.add_column("expanded", justify="right", style=GRAD)
@@ -82,8 +81,10 @@ class Compare:
         self.merged, self.expanded, self.max_gates = merged, expanded, max_gates
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        left = Picture(self.merged, self.max_gates, title="composite gates", inputs=False)
-        right = Picture(self.expanded, self.max_gates, title="expanded into primitive gates", inputs=False)
+        left = Picture(self.merged, self.max_gates, title="composite gates", inputs=False, legend=False)
+        right = Picture(
+            self.expanded, self.max_gates, title="expanded into primitive gates", inputs=False, legend=False
+        )
         if options.max_width >= SIDE_BY_SIDE:
             grid = Table.grid(padding=(0, 4))
             grid.add_column(ratio=1)
@@ -92,6 +93,7 @@ class Compare:
             yield grid
         else:
             yield Group(left, Text(""), right)
+        yield Text(LEGEND, style="dim")
         yield Text("")
         lines = composite_lines(self.merged)
         if lines:
@@ -99,6 +101,7 @@ class Compare:
             yield from lines
         else:
             yield Text("no composite gates: the expansion is the same graph", style="dim")
+        yield Text("same gradients?", style="bold")
         yield agreement_table(self.merged, self.expanded)
 
 

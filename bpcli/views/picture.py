@@ -23,8 +23,8 @@ MAX_GATES = 300
 VALUE, GRAD, DIM = "green", "red", "dim"
 _NUMBER_COLUMNS = 52  # what the names, value, grad, local and pattern columns need, roughly
 LEGEND = (
-    "grad: df/d(node); local: d(gate above)/d(node); grad = local × the gate's grad (summed at forks);"
-    " ↑ drawn above, ↓ continued below"
+    "grad = df/dnode; local = d(gate above)/dnode; grad = local × gate's grad\n"
+    "(summed over a fork's uses); ↑ drawn above, ↓ continued below"
 )
 _MAX_FORK_TERMS = 8  # a fork's sum lists this many contributions, then "+ ... (N more)"
 
@@ -39,12 +39,18 @@ class Picture:
     """The annotated gate graph of a Result as a Rich renderable."""
 
     def __init__(
-        self, result: Result, max_gates: int = MAX_GATES, title: str | None = None, inputs: bool = True
+        self,
+        result: Result,
+        max_gates: int = MAX_GATES,
+        title: str | None = None,
+        inputs: bool = True,
+        legend: bool = True,
     ):
         self.result = result
         self.max_gates = max_gates
         self.title = title
         self.inputs = inputs
+        self.legend = legend
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         r, g = self.result, self.result.graph
@@ -65,8 +71,10 @@ class Picture:
             )
         elif n_gates:
             width = options.max_width
+            yield Text("circuit, from the output back to the inputs", style="bold")
             yield circuit_table(r, names, max_depth=max(4, (width - _NUMBER_COLUMNS) // 3))
-            yield Text(LEGEND, style=DIM)
+            if self.legend:
+                yield Text(LEGEND, style=DIM)
             forks = fork_lines(r, names)
             if forks:
                 yield Text("\nforks: gradients add up", style="bold")
@@ -77,7 +85,7 @@ class Picture:
                     "not used by the output (gradient 0): " + ", ".join(names[i] for i in unused), style=DIM
                 )
         if self.inputs:
-            yield Text("")
+            yield Text("\ninputs", style="bold")
             yield inputs_table(r, self.max_gates)
 
 
@@ -100,9 +108,6 @@ def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
         pad_edge=False,
         show_edge=False,
         padding=(0, 1),
-        title="circuit, from the output back to the inputs",
-        title_justify="left",
-        title_style="bold",
     )
     table.add_column("gate / input", no_wrap=True, overflow="ellipsis")
     table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}", no_wrap=True)
@@ -195,9 +200,6 @@ def inputs_table(r: Result, max_rows: int = MAX_GATES) -> Table | Group:
         pad_edge=False,
         show_edge=False,
         padding=(0, 1),
-        title="inputs",
-        title_justify="left",
-        title_style="bold",
     )
     table.add_column("name", no_wrap=True)
     table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}")

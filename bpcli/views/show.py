@@ -24,12 +24,21 @@ def check_view(format: str, steps: bool, compare: bool, out_file: str | None) ->
         check_image_target(out_file)
 
 
+def make_console(file=None, plain: bool = False):
+    """A Console that decides colour and width. Piped output gets no escape codes at all; so does
+    NO_COLOR (Rich alone would drop the colours but keep bold and dim) and `plain`."""
+    from rich.console import Console
+
+    console = Console(file=file, highlight=False)
+    if plain or console.no_color:
+        console = Console(file=file, highlight=False, color_system=None)
+    return console
+
+
 def show(
     result: Result, format: str, steps: bool, expanded: Result | None, max_gates: int, file=None
 ) -> None:
     """Print the chosen view of `result` (and of its expansion, for --compare)."""
-    from rich.console import Console
-
     file = file or sys.stdout
     if format == "mermaid":
         from .mermaid import mermaid
@@ -41,8 +50,7 @@ def show(
 
         file.write(steps_latex(result))
         return
-    # the Console decides colour (none when piped or NO_COLOR) and width; plain forces no colour
-    console = Console(file=file, highlight=False, color_system=None if format == "plain" else "auto")
+    console = make_console(file, plain=format == "plain")
     if steps:
         from .steps import steps_plain, steps_text
 

@@ -68,7 +68,12 @@ def _lines(result: Result):
     for row in rows:
         if row[0] == "seed":
             _, n, name, _, _, _, value, _ = row
-            yield [(f"({n}) ".rjust(6), DIM), (f"d{name} = ", None), (fmt(value), GRAD), ("  # df/df", DIM)]
+            yield [
+                (f"({n}) ".rjust(6) if n else "  ", DIM),
+                (f"d{name} = ", None),
+                (fmt(value), GRAD),
+                ("  # df/df", DIM),
+            ]
         elif row[0] == "backward":
             _, n, target, op, local, up, value, total = row
             line = [
