@@ -335,3 +335,20 @@ def test_golden(show, name):
         path.parent.mkdir(exist_ok=True)
         path.write_text(out, encoding="utf-8")
     assert out == path.read_text(encoding="utf-8")
+
+
+def test_readme_view_examples_are_real_output(show):
+    """Each ```text block of README.md that starts with `$ bp eval ...` shows what bp prints."""
+    import shlex
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split("```text\n")[1:]]
+    checked = 0
+    for block in blocks:
+        first, _, expected = block.partition("\n")
+        if not first.startswith("$ bp eval "):
+            continue
+        argv = shlex.split(first[len("$ bp eval ") :])
+        assert show(*argv, width=80) == expected, first
+        checked += 1
+    assert checked >= 5
