@@ -10,7 +10,7 @@ from ..graph import Graph
 
 # Unnamed gates are called as the lecture calls its intermediates (q = x + y; f = q * z), then
 # q1, q2, ... once these run out. `e` (a constant) and `f` (the output) are never used.
-_LETTERS = "qrstuvwmnpabcdghjk"
+_LETTERS = "qrstuvmnpabcdghjk"  # no w: w0, w1 are the usual weights
 
 
 def node_names(graph: Graph) -> list[str]:
