@@ -79,7 +79,7 @@ class Picture:
             if forks:
                 yield Text("\nforks: gradients add up", style="bold")
                 yield from forks
-            unused = [i for i in g.gate_ids() if r.contribs[i] is None and _depends_on_input(r, i)]
+            unused = [i for i in g.gate_ids() if r.contribs[i] is None and _named_but_unused(r, i)]
             if unused:
                 yield Text(
                     "not used by the output (gradient 0): " + ", ".join(names[i] for i in unused), style=DIM
@@ -93,8 +93,8 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _depends_on_input(r: Result, node: int) -> bool:
-    # a gate the output does not reach still has a value; constant-only gates are not worth a note
+def _named_but_unused(r: Result, node: int) -> bool:
+    # a staged statement the output never uses: worth a note, since its gradient is 0
     return r.graph.ops[node] not in ("var", "const") and node in r.graph.names.values()
 
 
