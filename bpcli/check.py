@@ -198,7 +198,9 @@ def check(
         w = written(text, f"the answer for {name}")
         right = matches(w, actual, rtol, atol)
         exact = rtol is None and atol is None
-        answers.append(Answer(name, quantity, w, actual, right, rounded(actual, w.decimals) if exact else None))
+        answers.append(
+            Answer(name, quantity, w, actual, right, rounded(actual, w.decimals) if exact else None)
+        )
     return Report(src, dict(bindings), answers, rtol, atol, list(result.warnings))
 
 
@@ -306,7 +308,9 @@ def read_problem_set(text: str, where: str = "problem set") -> tuple[str | None,
 def _problem(p: dict, name: str, at: str, defaults: dict) -> Problem:
     unknown = sorted(set(p) - _PROBLEM_KEYS)
     if unknown:
-        raise UsageError(f"{at}: unknown key {unknown[0]!r} (a problem has {', '.join(sorted(_PROBLEM_KEYS))})")
+        raise UsageError(
+            f"{at}: unknown key {unknown[0]!r} (a problem has {', '.join(sorted(_PROBLEM_KEYS))})"
+        )
     for key in ("expression", "expect"):
         if key not in p:
             raise UsageError(f"{at}: missing key {key!r}")
@@ -318,7 +322,9 @@ def _problem(p: dict, name: str, at: str, defaults: dict) -> Problem:
     if not isinstance(bindings, dict):
         raise UsageError(f"{at}: 'bindings' must be a table of name = number")
     if not isinstance(expect, dict) or not expect:
-        raise UsageError(f'{at}: \'expect\' must be a table of name = answer (as in dx = -4 or "df/dx" = "-4.0")')
+        raise UsageError(
+            f'{at}: \'expect\' must be a table of name = answer (as in dx = -4 or "df/dx" = "-4.0")'
+        )
     try:
         values = {n: number(n, v) for n, v in bindings.items()}
         answers = [(n, written(v, f"the answer for {n}").text) for n, v in expect.items()]

@@ -53,8 +53,12 @@ def check_cmd(
         None, "--expect", metavar="NAME=VALUE", help="An answer to check (repeat for each)."
     ),
     file: str | None = typer.Option(None, "--file", metavar="FILE", help="Grade a TOML problem set."),
-    rtol: float | None = typer.Option(None, "--rtol", help="Relative tolerance instead of the rounding rule."),
-    atol: float | None = typer.Option(None, "--atol", help="Absolute tolerance instead of the rounding rule."),
+    rtol: float | None = typer.Option(
+        None, "--rtol", help="Relative tolerance instead of the rounding rule."
+    ),
+    atol: float | None = typer.Option(
+        None, "--atol", help="Absolute tolerance instead of the rounding rule."
+    ),
     format: str = typer.Option("rich", "--format", help="rich | plain | json"),
     tie: str = typer.Option("split", "--tie", help="Gradient at a max/min tie: split | first | both."),
     vars_file: str | None = typer.Option(

@@ -66,7 +66,11 @@ def print_report(report, file=None) -> None:
     excused = [c.name for c in report.inputs if c.verdict in ("kink", "noise")]
     worst = max((c.rel_error for c in counted), default=0.0)
     if report.passed:
-        line = f"passed: max relative error {_e(worst)} (threshold {report.threshold:g})" if counted else "passed"
+        line = (
+            f"passed: max relative error {_e(worst)} (threshold {report.threshold:g})"
+            if counted
+            else "passed"
+        )
         if excused:
             line += f"; not counted: {', '.join(excused)} (see the notes)"
     else:
@@ -78,7 +82,8 @@ def print_report(report, file=None) -> None:
 def plain(report) -> str:
     """`name<TAB>backprop<TAB>numerical<TAB>relative error<TAB>verdict` per input, full precision."""
     return "".join(
-        f"{c.name}\t{num(c.analytic)!r}\t{num(c.numeric)!r}\t{c.rel_error!r}\t{c.verdict}\n" for c in report.inputs
+        f"{c.name}\t{num(c.analytic)!r}\t{num(c.numeric)!r}\t{c.rel_error!r}\t{c.verdict}\n"
+        for c in report.inputs
     )
 
 
