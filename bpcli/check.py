@@ -222,6 +222,7 @@ class Problem:
     rtol: float | None = None
     atol: float | None = None
     tie: str = "split"
+    label: str = ""  #: how messages call it: `problem 'neuron'`, or `problem 3` when unnamed
 
 
 @dataclass
@@ -294,11 +295,11 @@ def read_problem_set(text: str, where: str = "problem set") -> tuple[str | None,
         raise UsageError(f"{where}: 'problem' must be an array of tables ([[problem]])")
     problems, seen = [], set()
     for k, p in enumerate(raw, 1):
-        name = p.get("name", f"#{k}")
-        if not isinstance(name, str):
-            name = str(name)
-        at = f"{where}, problem {name!r}" if "name" in p else f"{where}, problem {k}"
+        name = str(p.get("name", k))
+        label = f"problem {name!r}" if "name" in p else f"problem {k}"
+        at = f"{where}, {label}"
         problems.append(_problem(p, name, at, defaults))
+        problems[-1].label = label
         if name in seen:
             raise UsageError(f"{at}: the name {name!r} is used twice")
         seen.add(name)
@@ -350,7 +351,7 @@ def grade(problems: list[Problem], *, title: str | None = None, source: str = "p
         try:
             report = check(p.expression, p.bindings, p.expect, rtol=p.rtol, atol=p.atol, tie=p.tie)
         except BpError as e:
-            e.message = f"{source}, problem {p.name!r}: {e.message}"
+            e.message = f"{source}, {p.label or 'problem ' + repr(p.name)}: {e.message}"
             raise
         graded.append(Graded(p, report))
     return SetReport(title, source, graded)
