@@ -11,7 +11,7 @@ from ..errors import CheckFailed, UsageError
 
 FORMATS = ("rich", "plain", "json")
 
-HELP = """Check answers against bp: values, intermediates and gradients of EXPR.
+HELP = """Check homework answers against bp's values and gradients.
 
 Each --expect NAME=VALUE names one quantity: f (the output, or the last statement's own
 name such as L), an input or intermediate name (its forward value: q=3), or a gradient:

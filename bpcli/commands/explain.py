@@ -11,7 +11,7 @@ from ..errors import UsageError
 
 FORMATS = ("rich", "plain", "json", "latex")
 
-HELP = """Write out the chain rule for df/dx with numbers: every path from f back to x.
+HELP = """Write out the chain rule for df/dx with numbers, path by path.
 
 Each path from the output f down to x is a product of local gradients, one per
 gate it passes; df/dx is the sum over the paths (gradients add up at forks):

@@ -11,7 +11,7 @@ from ..errors import CheckFailed, UsageError
 
 FORMATS = ("rich", "plain", "json")
 
-HELP = """Check backprop's gradient of EXPR against centered finite differences.
+HELP = """Compare backprop's gradient with centered finite differences.
 
 For each input x: numerical = (f(x+h) - f(x-h)) / 2h, using bp's forward pass,
 relative error = |backprop - numerical| / max(|backprop|, |numerical|) (0 if both 0).
