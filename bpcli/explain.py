@@ -120,8 +120,10 @@ def explain(
     result = evaluate(source, bindings, tie=tie)
     g = result.graph
     if wrt is None:
+        if not g.var_ids:
+            raise UsageError("the expression has no inputs, so there is no gradient to explain")
         if len(g.var_ids) != 1:
-            have = ", ".join(g.var_ids) or "none"
+            have = ", ".join(g.var_ids)
             raise UsageError(f"say which input to explain with --wrt NAME (its inputs: {have})")
         wrt = next(iter(g.var_ids))
     target = g.var_ids.get(wrt, g.names.get(wrt))

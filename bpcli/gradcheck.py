@@ -106,7 +106,7 @@ def gradcheck(
     >>> r.passed, [c.band for c in r.inputs]
     (True, ['good', 'good', 'good'])
     """
-    from .engine import evaluate, forward
+    from .engine import evaluate
 
     if not (math.isfinite(h) and h > 0):
         raise UsageError(f"--h must be a finite step > 0, not {h!r}")
@@ -122,52 +122,96 @@ def gradcheck(
                 raise UsageError(f"--wrt {name}: not an input of the expression (its inputs: {have})")
         names = [n for n in names if n in wrt]
     kinked = [i for i, op in enumerate(g.ops) if op in GATES and GATES[op].kink is not None]
-    center = _branches(g, result.values, kinked)
+    center = _branches(g, result.values, kinked, SCALAR)
+    fs, crossed = _perturbed(g, bindings, names, h, kinked, center)
     checks = []
-    for name in names:
+    for j, name in enumerate(names):
         x = float(bindings[name])
-        sides = []
-        for step in (h, -h):
-            at = {**bindings, name: x + step}
-            try:
-                values = forward(g, at)
-            except MathError as e:
-                sign = "+" if step > 0 else "-"
-                raise MathError(
-                    f"gradcheck {name}: f is not finite at {name} = {name} {sign} h = {x + step!r} "
-                    f"({e.message.removeprefix('math error: ')}); try a smaller --h"
-                ) from None
-            sides.append(values)
-        plus, minus = sides[0][g.output], sides[1][g.output]
+        plus, minus = fs[2 * j], fs[2 * j + 1]
         numeric = (plus - minus) / (2 * h)
         analytic = result.grads[g.var_ids[name]]
         rel = relative_error(analytic, numeric)
         noise = 4 * _EPS * max(abs(plus), abs(minus), abs(result.value)) / h
-        kink = _crossed(g, kinked, center, [_branches(g, v, kinked) for v in sides], result.values, name)
+        kink = _kink_text(g, crossed[j], result.values, name) if crossed[j] is not None else None
         checks.append(InputCheck(name, x, analytic, numeric, rel, band(rel), threshold, noise, kink))
     src = g.source
     return GradcheckReport(src, dict(bindings), h, threshold, result.value, checks, list(result.warnings))
 
 
-def _branches(g, values, kinked) -> list:
+#: memory budget for one batch of forward passes: node values x points x 8 bytes
+_BATCH_VALUES = 2**23
+
+
+def _perturbed(g, bindings, names, h, kinked, center):
+    """f at x + h and x - h for every input x (columns 2j and 2j + 1), as batched forward passes
+    over NumPy arrays (one pass serves many points); and, per input, the first kinked gate whose
+    active piece differs from the center at either point (None if none)."""
+    import numpy as np
+
+    from .engine import forward
+    from .gates import NumpyMath
+
+    m = NumpyMath()
+    total = 2 * len(names)
+    chunk = max(2, min(total, _BATCH_VALUES // max(1, len(g))) // 2 * 2)
+    fs: list[float] = []
+    crossed: list[int | None] = [None] * len(names)
+    for start in range(0, total, chunk):
+        cols = range(start, min(total, start + chunk))
+        at = {v: np.full(len(cols), float(x)) for v, x in bindings.items()}
+        for c, col in enumerate(cols):
+            name = names[col // 2]
+            at[name][c] = float(bindings[name]) + (h if col % 2 == 0 else -h)
+        with np.errstate(all="ignore"):
+            values = forward(g, at, m)
+            branches = _branches(g, values, kinked, m)
+        _check_finite(g, values, cols, names, at)
+        out = np.broadcast_to(np.asarray(values[g.output], dtype=float), (len(cols),))
+        fs.extend(float(v) for v in out)
+        for k, i in enumerate(kinked):
+            moved = np.zeros(len(cols), dtype=bool)
+            for piece, mid in zip(branches[k], center[k], strict=True):
+                moved |= np.broadcast_to(np.asarray(piece) != mid, (len(cols),))
+            for c in np.flatnonzero(moved):
+                j = cols[c] // 2
+                if crossed[j] is None:
+                    crossed[j] = i
+    return fs, crossed
+
+
+def _check_finite(g, values, cols, names, at) -> None:
+    """A MathError, as the scalar engine would raise, for the first non-finite node value."""
+    import numpy as np
+
+    for i, v in enumerate(values):
+        if isinstance(v, np.ndarray):
+            bad = np.flatnonzero(~np.isfinite(v))
+            if bad.size:
+                c = int(bad[0])
+                name = names[cols[c] // 2]
+                sign = "+" if cols[c] % 2 == 0 else "-"
+                what = "f" if i == g.output else f"gate {g.label(i)}{g.where(i)}"
+                raise MathError(
+                    f"gradcheck {name}: {what} is not finite ({float(v[c])!r}) at {name} = {name} {sign} h"
+                    f" = {float(at[name][c])!r}; the check needs f on both sides: try a smaller --h"
+                )
+
+
+def _branches(g, values, kinked, m) -> list:
     """Which piece of each kinked gate is active: its local gradients (piecewise constant)."""
     out = []
     for i in kinked:
         row = GATES[g.ops[i]]
         xs = [values[a] for a in g.args[i]]
-        out.append(tuple(row.local(SCALAR, values[i], *xs, p=g.params[i])))
+        out.append(tuple(row.local(m, values[i], *xs, p=g.params[i])))
     return out
 
 
-def _crossed(g, kinked, center, sides, values, name) -> str | None:
-    """The first kinked gate whose active piece changes between x - h, x and x + h."""
-    for k, i in enumerate(kinked):
-        if not (center[k] == sides[0][k] == sides[1][k]):
-            row = GATES[g.ops[i]]
-            xs = ", ".join(_short(values[a]) for a in g.args[i])
-            what = "has inputs tied within h" if row.pattern == "router" else "is within h of its kink"
-            return f"{g.label(i)}{g.where(i)} {what} ({xs}) when {name} moves by h"
-    return None
+def _kink_text(g, i, values, name) -> str:
+    row = GATES[g.ops[i]]
+    xs = ", ".join(_short(values[a]) for a in g.args[i])
+    what = "has inputs tied within h" if row.pattern == "router" else "is within h of its kink"
+    return f"{g.label(i)}{g.where(i)} {what} ({xs}) when {name} moves by h"
 
 
 def _short(v: float) -> str:

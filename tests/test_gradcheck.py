@@ -152,3 +152,21 @@ def test_not_finite_beside_the_point(bp):
     assert r.code == 1
     c = json.loads(r.out)["inputs"][0]
     assert c["rel_error"] == pytest.approx(1.25e-5, rel=1e-2) and c["band"] == "acceptable"
+
+
+def test_many_inputs_batched():
+    # f = sum_i sin(x_i) x_i: df/dx_i = sin(x_i) + x_i cos(x_i); the centered differences of all
+    # 300 inputs run as batched forward passes
+    xs = {f"x{i}": 0.01 * i - 1.5 for i in range(300)}
+    src = " + ".join(f"sin({n})*{n}" for n in xs)
+    r = gradcheck(src, xs)
+    assert r.passed and len(r.inputs) == 300
+    for c in r.inputs:
+        x = xs[c.name]
+        assert c.numeric == pytest.approx(math.sin(x) + x * math.cos(x), rel=1e-7, abs=1e-9)
+
+
+def test_math_error_names_the_right_input(bp):
+    # only b's step leaves the domain: b - h = 1e-6 - 1e-5 < 0
+    r = bp("gradcheck", "sqrt(a) + sqrt(b) + c", "a=1", "b=1e-6", "c=2")
+    assert r.code == 3 and "gradcheck b:" in r.err

@@ -31,6 +31,9 @@ def print_report(report, file=None) -> None:
     console.print(
         Text(f"gradient check of {report.expression.strip()}  (h = {report.h:g}, f = {short(report.value)})")
     )
+    if not report.inputs:
+        console.print(Text("no inputs: nothing to check"))
+        return
     table = Table(show_edge=False, pad_edge=False)
     for col, just in (("input", "left"), ("value", "right"), ("backprop", "right"), ("numerical", "right")):
         table.add_column(col, justify=just, no_wrap=True)
