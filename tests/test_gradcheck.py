@@ -161,10 +161,11 @@ def test_many_inputs_batched():
     src = " + ".join(f"sin({n})*{n}" for n in xs)
     r = gradcheck(src, xs)
     assert r.passed and len(r.inputs) == 300
+    noise = 4 * 2.0**-52 * abs(math.fsum(x * math.sin(x) for x in xs.values())) / 1e-5
     for c in r.inputs:
         x = xs[c.name]
-        # within the quotient's rounding noise (|f| ~ 100 here) plus its truncation error h^2 |f3| / 6
-        assert abs(c.numeric - (math.sin(x) + x * math.cos(x))) <= c.noise + 1e-9
+        # within the quotient's rounding noise, ~4 eps |f| / h, plus its truncation error h^2 |f3| / 6
+        assert abs(c.numeric - (math.sin(x) + x * math.cos(x))) <= noise + 1e-9
 
 
 def test_math_error_names_the_right_input(bp):
