@@ -341,6 +341,8 @@ def _problem(p: dict, name: str, at: str, defaults: dict) -> Problem:
             raise UsageError(f"{at}: {key!r} must be a number >= 0, not {v!r}")
         tol[key] = None if v is None else float(v)
     tie = p.get("tie", defaults.get("tie", "split"))
+    if tie not in ("split", "first", "both"):
+        raise UsageError(f"{at}: 'tie' must be split, first or both, not {tie!r}")
     return Problem(name, expression, values, answers, float(points), tol["rtol"], tol["atol"], tie)
 
 
