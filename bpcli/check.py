@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from .bindings import number
 from .errors import BpError, UsageError
@@ -23,6 +23,7 @@ from .errors import BpError, UsageError
 _NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9])"
 _WRITTEN = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?$")
 _LAST_ASSIGN = re.compile(rf"^\s*({_NAME})\s*=")
+_PREC = 1200  # decimal digits: enough for any double, exactly, at up to _MAX_PLACES places
 _MAX_PLACES = 50  # answers written to more places than this are compared at this many
 
 
@@ -60,18 +61,19 @@ def matches(answer: Written, actual: float, rtol: float | None = None, atol: flo
     """The answer-matching rule (see the module docstring)."""
     if rtol is not None or atol is not None:
         return abs(answer.value - actual) <= (atol or 0.0) + (rtol or 0.0) * abs(actual)
-    # exact decimal arithmetic: Decimal(float) is the double's exact binary value
-    half = Decimal(5).scaleb(-answer.decimals - 1)
-    slack = Decimal(4 * math.ulp(actual))
-    gap = abs(Decimal(answer.text.replace("\u2212", "-").replace("_", "")) - Decimal(actual))
-    return gap <= half + slack
+    # exact decimal arithmetic: Decimal(float) is the double's exact binary value (<= 770 digits)
+    with localcontext(prec=_PREC):
+        half = Decimal(5).scaleb(-answer.decimals - 1)
+        slack = Decimal(4 * math.ulp(actual))
+        gap = abs(Decimal(answer.text.replace("\u2212", "-").replace("_", "")) - Decimal(actual))
+        return gap <= half + slack
 
 
 def rounded(actual: float, decimals: int) -> str:
     """bp's value rounded to the answer's last place, as text (`-0.59`, `3`, `1500`)."""
-    q = Decimal(actual).quantize(Decimal(1).scaleb(-decimals)) if decimals > -300 else Decimal(0)
-    text = format(q, "f")
-    return "0" if text.strip("-0.") == "" else text
+    with localcontext(prec=_PREC):
+        q = Decimal(actual).quantize(Decimal(1).scaleb(-decimals))
+        return format(abs(q) if q == 0 else q, "f")  # never "-0.00"
 
 
 def output_name(source: str) -> str | None:

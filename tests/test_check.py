@@ -381,3 +381,14 @@ def test_example_runs_from_another_folder(tmp_path, bp, monkeypatch):
     shutil.copy(HOMEWORK, tmp_path / "hw.toml")
     monkeypatch.chdir(tmp_path)
     assert bp("check", "--file", "hw.toml", "--format", "plain").code == 0
+
+
+def test_rounded_text():
+    from bpcli.check import rounded
+
+    assert rounded(-0.004, 2) == "0.00"  # never "-0.00"
+    assert rounded(-0.5898357997, 2) == "-0.59"
+    assert rounded(1549.0, -2) == "1500"
+    # many places of a large value need more than Decimal's default 28 digits: no error
+    assert rounded(123456.75, 30) == "123456.750000000000000000000000000000"
+    assert matches(written("123456.750000000000000000000000000000"), 123456.75)
