@@ -44,7 +44,12 @@ def lines(e) -> list[str]:
     g = e.result.graph
     f, x = e.out_name, e.wrt
     dfdx = f"d{f}/d{x}"
-    at = ", ".join(f"{n} = {short(e.result.values[i])}" for n, i in g.var_ids.items())
+    shown = list(g.var_ids.items())
+    if len(shown) > 8:  # a wide expression: the input explained, and how many others
+        shown = [(n, i) for n, i in shown if n == x] or shown[:1]
+    at = ", ".join(f"{n} = {short(e.result.values[i])}" for n, i in shown)
+    if len(g.var_ids) > len(shown):
+        at += f" (and {len(g.var_ids) - len(shown)} other inputs)"
     out = [f"{dfdx} by the chain rule, at {at}" if at else f"{dfdx} by the chain rule", ""]
     if e.mode == "none":
         out.append(f"{f} does not depend on {x}: no path leads from {f} back to {x}, so {dfdx} = 0")
