@@ -1,0 +1,106 @@
+"""`bp check`: compare a student's answers (or a problem set's) with bp's values and gradients."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..cli import _FREE_WORDS, app, gather
+from ..errors import CheckFailed, UsageError
+
+FORMATS = ("rich", "plain", "json")
+
+HELP = """Check homework answers against bp's values and gradients.
+
+Each --expect NAME=VALUE names one quantity: f (the output, or the last statement's own
+name such as L), an input or intermediate name (its forward value: q=3), or a gradient:
+dx, df/dx, dq, df/dq (dL/dx when the output is named L; a variable's own name wins, so a
+variable called dx is its value).
+
+\b
+The rule: an answer is right when bp's value, rounded to as many decimals as
+you wrote, equals it: 0.20 accepts 0.1966, -0.58 rejects -0.5898, -12 accepts
+-12.0 (and -11.6). Precisely: |answer - bp| <= half a unit in your last place.
+An exact half accepts either neighbour (0.125 accepts 0.12 and 0.13).
+Scientific notation counts the places of the mantissa shifted by the exponent:
+1.2e-3 is written to 4 decimals, 1e-3 to 3, 1.5e3 to the hundreds.
+--rtol/--atol replace the rule by |answer - bp| <= atol + rtol * |bp|.
+
+Bind variables as in bp eval (--x 2, --x=2, x=2, --vars FILE; EXPR may be -).
+
+\b
+Problem sets: bp check --file hw.toml grades every [[problem]] of a TOML file
+(expression, bindings, expect, optional points, rtol, atol) and prints a score;
+see examples/lecture-homework.toml.
+
+\b
+Examples:
+  bp check "q = x + y; f = q * z" --x -2 --y 5 --z -4 --expect f=-12 --expect dx=-4
+  bp check "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --expect dw0=-0.20
+  bp check --file examples/lecture-homework.toml --format json
+
+\b
+Exit codes: 0 every answer right, 1 some answer wrong, 2 usage error (a name
+that is not in the expression, a bad problem set), 3 math error.
+"""
+
+
+@app.command("check", context_settings=_FREE_WORDS, help=HELP)
+def check_cmd(
+    words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
+    expect: list[str] | None = typer.Option(
+        None, "--expect", metavar="NAME=VALUE", help="An answer to check (repeat for each)."
+    ),
+    file: str | None = typer.Option(None, "--file", metavar="FILE", help="Grade a TOML problem set."),
+    rtol: float | None = typer.Option(
+        None, "--rtol", help="Relative tolerance instead of the rounding rule."
+    ),
+    atol: float | None = typer.Option(
+        None, "--atol", help="Absolute tolerance instead of the rounding rule."
+    ),
+    format: str = typer.Option("rich", "--format", help="rich | plain | json"),
+    tie: str = typer.Option("split", "--tie", help="Gradient at a max/min tie: split | first | both."),
+    vars_file: str | None = typer.Option(
+        None, "--vars", metavar="FILE", help="Bind variables from a JSON object or name=value lines."
+    ),
+) -> None:
+    from .. import check as lib
+    from ..views import check as view
+
+    if format not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
+    if file is not None:
+        if words or expect or vars_file:
+            raise UsageError("--file grades a problem set: give no expression, bindings or --expect with it")
+        result = lib.check_file(file, rtol=rtol, atol=atol)
+        _warn(w for g in result.graded for w in g.report.warnings)
+        if format == "json":
+            sys.stdout.write(view.set_json(result))
+        elif format == "plain":
+            sys.stdout.write(view.plain_set(result))
+        else:
+            view.print_set(result)
+        if not result.passed:
+            raise CheckFailed(
+                f"score {view._points(result.score)} / {view._points(result.max_score)}: some answers are wrong"
+            )
+        return
+    source, bindings = gather(words or [], vars_file)
+    answers = [lib.parse_expect(e) for e in expect or []]
+    report = lib.check(source, bindings, answers, rtol=rtol, atol=atol, tie=tie)
+    _warn(report.warnings)
+    if format == "json":
+        sys.stdout.write(view.as_json(report))
+    elif format == "plain":
+        sys.stdout.write(view.plain(report))
+    else:
+        view.print_report(report)
+    if not report.passed:
+        wrong = ", ".join(a.name for a in report.answers if not a.right)
+        raise CheckFailed(f"{len(report.answers) - report.right} of {len(report.answers)} wrong: {wrong}")
+
+
+def _warn(warnings) -> None:
+    for w in warnings:
+        print(f"bp: warning: {w}", file=sys.stderr)
