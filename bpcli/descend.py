@@ -78,6 +78,8 @@ class Descent:
 
 def parse_wrt(text: str | None, graph: Graph) -> list[str]:
     """`--wrt w0,w1`: the variables to update (default: all, in order of first appearance)."""
+    if not graph.var_ids:
+        raise UsageError("the expression has no variables to update")
     if text is None:
         return list(graph.var_ids)
     names = [n.strip() for n in text.split(",") if n.strip()]

@@ -197,6 +197,50 @@ class Target:
         return ys
 
 
+class LossGraph:
+    """The training loss as one gate graph, parsed once, evaluated over all samples at once.
+
+    Calling it with the parameters (in `param_names` order) runs bp's forward pass and, if asked,
+    its backward pass with NumPy arrays on the wires; each parameter's gradient comes back as one
+    number per sample and is reduced by its mean (the gradient of the training objective)."""
+
+    def __init__(self, hidden: int, activation: str, l2: float, xs, ys, held):
+        import numpy as np
+
+        from .gates import NumpyMath
+        from .parse import parse
+
+        self.names = param_names(hidden)
+        self.graph = parse(loss_text(hidden, activation, l2))
+        self.err_node = self.graph.names["err"]
+        self.param_nodes = [self.graph.var_ids[n] for n in self.names]
+        n = len(xs)
+        self.held = np.asarray(held, dtype=bool)
+        n_train = int((~self.held).sum())
+        weight = np.where(self.held, 0.0, n / n_train)
+        self.bindings = {"x": np.asarray(xs, dtype=float), "t": np.asarray(ys, dtype=float), "weight": weight}
+        self.m = NumpyMath()
+        self.per_sample = np.empty((len(self.names), n))
+
+    def __call__(self, theta, gradient: bool = True):
+        """(training MSE, validation MSE, gradient of the objective or None)."""
+        import numpy as np
+
+        from .engine import backward, forward
+
+        self.bindings.update(zip(self.names, theta, strict=True))
+        with np.errstate(all="ignore"):
+            values = forward(self.graph, self.bindings, self.m)
+            err = values[self.err_node]
+            train, val = float(np.mean(err[~self.held])), float(np.mean(err[self.held]))
+            if not gradient:
+                return train, val, None
+            grads = backward(self.graph, values, "split", self.m)[0]
+            for row, node in enumerate(self.param_nodes):
+                self.per_sample[row] = grads[node]  # one gradient per sample (a scalar broadcasts)
+            return train, val, self.per_sample.mean(axis=1)
+
+
 def fit(
     target: str,
     bindings: dict[str, float] | None = None,
@@ -221,10 +265,6 @@ def fit(
     """
     import numpy as np
 
-    from .engine import backward, forward
-    from .gates import NumpyMath
-    from .parse import parse
-
     _check_options(samples, hidden, activation, l2, epochs, lr, noise, lo, hi)
     every = every or max(1, epochs // 100)
     tgt = Target(target, bindings)
@@ -236,60 +276,42 @@ def fit(
     if noise:
         ys = ys + noise * rng.normal(size=samples)
     held = np.arange(samples) % HOLDOUT_EVERY == HOLDOUT_EVERY - 1
-    n_train = int((~held).sum())
-    weight = np.where(held, 0.0, samples / n_train)
 
     names = param_names(hidden)
     theta = _initial_params(rng, hidden, lo, hi, ys[~held])
-    graph = parse(loss_text(hidden, activation, l2))
-    err_node = graph.names["err"]
-    param_nodes = [graph.var_ids[n] for n in names]
-    m = NumpyMath()
-    bind = {"x": xs, "t": ys, "weight": weight}
-
-    def losses(values):
-        err = values[err_node]
-        return float(np.mean(err[~held])), float(np.mean(err[held]))
-
-    per_sample = np.empty((len(names), samples))
+    loss = LossGraph(hidden, activation, l2, xs, ys, held)
     m1 = np.zeros_like(theta)
     m2 = np.zeros_like(theta)
     b1, b2 = ADAM_BETAS
     curve: list[tuple[int, float, float]] = []
     started = time.perf_counter()
-    with np.errstate(all="ignore"):
-        for epoch in range(epochs + 1):
-            bind.update(zip(names, theta, strict=True))
-            values = forward(graph, bind, m)
-            train, val = losses(values)
-            if epoch % every == 0 or epoch == epochs:
-                curve.append((epoch, train, val))
-            if not math.isfinite(train):
-                raise MathError(
-                    f"math error: training diverged at epoch {epoch}: the training loss is not finite"
-                    " (try a smaller --lr)"
-                )
-            if epoch == epochs:
-                break
-            grads = backward(graph, values, "split", m)[0]
-            for row, node in enumerate(param_nodes):
-                per_sample[row] = grads[node]  # one gradient per sample (a scalar broadcasts)
-            g = per_sample.mean(axis=1)
-            if not np.isfinite(g).all():
-                bad = names[int(np.flatnonzero(~np.isfinite(g))[0])]
-                raise MathError(
-                    f"math error: training diverged at epoch {epoch + 1}: the gradient of {bad} is not"
-                    " finite (try a smaller --lr)"
-                )
-            # Adam: moving averages of the gradient and its square, bias-corrected; the step size
-            # decays from lr to 0 along a half cosine, so training settles instead of spiking
-            m1 = b1 * m1 + (1 - b1) * g
-            m2 = b2 * m2 + (1 - b2) * g * g
-            k = epoch + 1
-            step = lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))  # cosine decay to 0
-            theta = theta - step * (m1 / (1 - b1**k)) / (np.sqrt(m2 / (1 - b2**k)) + ADAM_EPS)
-            if on_epoch is not None:
-                on_epoch(k)
+    for epoch in range(epochs + 1):
+        last = epoch == epochs
+        train, val, g = loss(theta, gradient=not last)
+        if epoch % every == 0 or last:
+            curve.append((epoch, train, val))
+        if not math.isfinite(train):
+            raise MathError(
+                f"math error: training diverged at epoch {epoch}: the training loss is not finite"
+                " (try a smaller --lr)"
+            )
+        if last:
+            break
+        if not np.isfinite(g).all():
+            bad = names[int(np.flatnonzero(~np.isfinite(g))[0])]
+            raise MathError(
+                f"math error: training diverged at epoch {epoch}: the gradient of {bad} is not"
+                " finite (try a smaller --lr)"
+            )
+        # Adam: moving averages of the gradient and its square, bias-corrected; the step size
+        # decays from lr to 0 along a half cosine, so training settles instead of spiking
+        m1 = b1 * m1 + (1 - b1) * g
+        m2 = b2 * m2 + (1 - b2) * g * g
+        k = epoch + 1
+        step = lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+        theta = theta - step * (m1 / (1 - b1**k)) / (np.sqrt(m2 / (1 - b2**k)) + ADAM_EPS)
+        if on_epoch is not None:
+            on_epoch(k)
     seconds = time.perf_counter() - started
     network = Network(hidden, activation, dict(zip(names, theta.tolist(), strict=True)), tgt.var)
     grid = np.linspace(lo, hi, GRID)

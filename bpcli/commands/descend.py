@@ -45,7 +45,9 @@ def descend_cmd(
     steps: int = typer.Option(200, "--steps", help="Number of update steps at most."),
     momentum: float = typer.Option(0.0, "--momentum", help="Momentum, 0 <= momentum < 1 (0: plain descent)."),
     tol: float = typer.Option(0.0, "--tol", help="Stop when the gradient norm is <= tol."),
-    every: int = typer.Option(1, "--every", help="With --format json: keep every k-th step in the trace."),
+    every: int | None = typer.Option(
+        None, "--every", help="Keep every k-th step in the trace (default: json 1, rich about 1000 points)."
+    ),
     tie: str = typer.Option("split", "--tie", help="Gradient at a max/min tie: split | first | both."),
     format: str = typer.Option("rich", "--format", help="rich | json"),
     vars_file: str | None = typer.Option(
@@ -60,7 +62,11 @@ def descend_cmd(
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
     if tie not in TIES:
         raise UsageError(f"--tie must be one of {', '.join(TIES)}, not {tie!r}")
-    source, bindings = gather(words or [], vars_file)
+    if not words:
+        raise UsageError('no expression given (try: bp descend "(x-3)^2 + (y+1)^2" --x 0 --y 0)')
+    source, bindings = gather(words, vars_file)
+    if every is None:  # JSON keeps every step; the picture needs no more points than it can draw
+        every = 1 if format == "json" else max(1, steps // 1000)
     with progress(steps, "descending") as advance:
         d = descend(
             source,

@@ -64,7 +64,9 @@ def fit_cmd(
         raise UsageError("--print-expr needs a single --hidden value, not a sweep")
     if print_expr and format == "json":
         raise UsageError("--print-expr prints only the expression; the JSON carries it as 'expression'")
-    target, bindings = gather(words or [], None)
+    if not words:
+        raise UsageError('no target given (try: bp fit "sin(x)" --range -3:3)')
+    target, bindings = gather(words, None)
     results = []
     for h in sizes:
         label = f"training {h} hidden unit{'s' if h != 1 else ''}"

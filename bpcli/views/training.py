@@ -122,7 +122,7 @@ def loss_plot(width: int, steps: list[int], series: dict[str, list[float]], xlab
     _integer_ticks(fig, steps[0], steps[-1])
     if log:
         lo, hi = math.floor(math.log10(min(finite))), math.ceil(math.log10(max(finite)))
-        ks = list(range(lo, hi + 1, max(1, math.ceil((hi - lo) / 4))))
+        ks = sorted(range(hi, lo - 1, -max(1, math.ceil((hi - lo) / 4))))
         fig.ruler("y").ticks(ks, [f"1e{k}" for k in ks])
     if len(series) > 1:
         _legend(fig, drawn)
@@ -302,16 +302,18 @@ def print_fit(r) -> None:
 def print_sweep(results: list) -> None:
     """The Rich view of a sweep: losses against the number of hidden units."""
     from rich.table import Table
+    from rich.text import Text
 
     console = _console()
     first = results[0]
-    table = Table(
-        title=f"bp fit {first.target.strip()}: losses against hidden units"
-        f" ({first.activation}, {first.epochs} epochs, l2 {first.l2:g})",
-        title_justify="left",
-        show_edge=False,
-        pad_edge=False,
+    console.print(
+        Text(
+            f"bp fit {first.target.strip()}: losses against hidden units"
+            f" ({first.activation}, {first.epochs} epochs, l2 {first.l2:g})",
+            style="bold",
+        )
     )
+    table = Table(show_edge=False, pad_edge=False)
     table.add_column("hidden units", justify="right")
     table.add_column("training loss", justify="right", style="green")
     table.add_column("validation loss", justify="right", style="yellow")
