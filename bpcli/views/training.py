@@ -15,6 +15,11 @@ PLOT_HEIGHT = 16
 MAX_PLOT_WIDTH = 100
 
 
+def _one_line(text: str) -> str:
+    """A (possibly staged, multi-line) expression on one line, for titles."""
+    return "; ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+
+
 def _json_num(v):
     """A number for JSON: the float at full precision, or null when it is not finite."""
     if v is None or not math.isfinite(v):
@@ -133,7 +138,7 @@ def fit_plot(width: int, result):
     """Target against network over the range, with the training and validation samples."""
     from rich.text import Text
 
-    fig = _figure(width, f"target {result.target.strip()} vs network", result.var)
+    fig = _figure(width, f"target {_one_line(result.target)} vs network", result.var)
     pts = [(x, y) for x, y in zip(result.grid_x, result.grid_target, strict=True) if math.isfinite(y)]
     _lines(fig, [x for x, _ in pts], [y for _, y in pts], "target")
     _lines(fig, result.grid_x, result.grid_network, "network")
@@ -205,7 +210,7 @@ def print_descent(d) -> None:
 
     console = _console()
     how = f"lr {d.lr:g}" + (f", momentum {d.momentum:g}" if d.momentum else "")
-    console.print(Text(f"gradient descent on {d.source.strip()}  ({how})", style="bold"))
+    console.print(Text(f"gradient descent on {_one_line(d.source)}  ({how})", style="bold"))
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("variable")
     table.add_column("start", justify="right")
@@ -274,7 +279,7 @@ def print_fit(r) -> None:
     console = _console()
     console.print(
         Text(
-            f"bp fit {r.target.strip()} on [{short(r.lo)}, {short(r.hi)}]: {r.hidden} {r.activation}"
+            f"bp fit {_one_line(r.target)} on [{short(r.lo)}, {short(r.hi)}]: {r.hidden} {r.activation}"
             f" hidden unit{'s' if r.hidden != 1 else ''}, {r.epochs} epochs of Adam (lr {r.lr:g}),"
             f" l2 {r.l2:g}",
             style="bold",
@@ -308,7 +313,7 @@ def print_sweep(results: list) -> None:
     first = results[0]
     console.print(
         Text(
-            f"bp fit {first.target.strip()}: losses against hidden units"
+            f"bp fit {_one_line(first.target)}: losses against hidden units"
             f" ({first.activation}, {first.epochs} epochs, l2 {first.l2:g})",
             style="bold",
         )
