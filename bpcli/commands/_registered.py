@@ -1,5 +1,9 @@
 """Imports every command module so each registers itself on the app (one line per command)."""
 
-from . import check  # noqa: F401, I001
+# isort: off
+from . import check  # noqa: F401
 from . import explain  # noqa: F401
 from . import gradcheck  # noqa: F401
+from . import descend  # noqa: F401
+from . import fit  # noqa: F401
+# isort: on
