@@ -87,7 +87,7 @@ def read_vars(path: str) -> dict[str, float]:
     except UnicodeDecodeError:
         raise UsageError(f"--vars file {path!r} is not UTF-8 text") from None
     bindings: dict[str, float] = {}
-    if text.lstrip().startswith("{"):
+    if text.lstrip().startswith(("{", "[")):  # JSON; an array gets the "JSON object" message
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
