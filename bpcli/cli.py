@@ -62,7 +62,10 @@ def read_expression(expr: str | None) -> str:
     if expr is None:
         raise UsageError('no expression given (try: bp eval "(x+y)*z" --x -2 --y 5 --z -4)')
     if expr == "-":
-        return sys.stdin.read()
+        text = sys.stdin.read()
+        if not text.strip():
+            raise UsageError("no expression on standard input (it is empty)")
+        return text
     return expr
 
 
