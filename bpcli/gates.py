@@ -236,6 +236,15 @@ _ROWS = [
         None,
         "×(−1/x²)",
     ),
+    Gate(
+        "id",
+        "=",
+        1,
+        lambda m, x, p=None: x,
+        lambda m, o, x, p=None: (1.0,),
+        None,
+        "names a value: passes the gradient through",
+    ),
     Gate("exp", "exp", 1, lambda m, x, p=None: m.exp(x), lambda m, o, x, p=None: (o,), None, "×e^x"),
     Gate(
         "log", "log", 1, lambda m, x, p=None: m.log(x), lambda m, o, x, p=None: (m.div(1.0, x),), None, "×1/x"

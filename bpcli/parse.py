@@ -137,6 +137,10 @@ class _Build:
             raise _Pending(f"'{s}' is assigned twice", tok)
         if s in g.var_ids:
             raise _Pending(f"'{s}' is used before it is assigned", tok)
+        if g.ops[node] in ("var", "const") or node in self.named:
+            # `q = x`, `q = 2`, `q = p`: q is its own node (an identity gate), so df/dq is the
+            # gradient at q, not the gradient of the input or name it copies
+            node = g.gate("id", node, pos=self._pos(tok))
         g.names[s] = node
         self.named.add(node)
         self.statements.append((s, node, tok))
