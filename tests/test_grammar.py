@@ -268,3 +268,35 @@ def test_python_dash_m(tmp_path):
         cwd=tmp_path,
     )
     assert (p.returncode, p.stdout) == (0, "-4.0\n"), p.stderr
+
+
+@pytest.mark.parametrize("expand", [False, True])
+@pytest.mark.parametrize(
+    "text,bindings,value,gradient,intermediates",
+    [
+        # a = x; f = a*x at x = 3: f = 9; df/da = x = 3 (a is its own node), df/dx = 2x = 6
+        ("a = x; f = a*x", {"x": 3.0}, 9.0, {"x": 6.0}, {"a": (3.0, 3.0)}),
+        # q = 2; f = q*x at x = 3: df/dq = x = 3 although q is a constant
+        ("q = 2; f = q*x", {"x": 3.0}, 6.0, {"x": 2.0}, {"q": (2.0, 3.0)}),
+        # q = 2+3; r = q*3; f = r*x at x = 2: df/dr = 2, df/dq = 3*2 = 6
+        ("q = 2+3; r = q*3; f = r*x", {"x": 2.0}, 30.0, {"x": 15.0}, {"q": (5.0, 6.0), "r": (15.0, 2.0)}),
+        # q = x*y; p = q; f = p + q at 2, 3: df/dp = 1, df/dq = 1 (direct) + 1 (through p) = 2
+        (
+            "q = x*y; p = q; f = p + q",
+            {"x": 2.0, "y": 3.0},
+            12.0,
+            {"x": 6.0, "y": 4.0},
+            {"q": (6.0, 2.0), "p": (6.0, 1.0)},
+        ),
+        # q = x*1; f = q*q at x = 3: df/dq = 2q = 6 (expand must not fold q away)
+        ("q = x*1; f = q*q", {"x": 3.0}, 9.0, {"x": 6.0}, {"q": (3.0, 6.0)}),
+        # q = 3; f = -q*x at x = 2: df/dq = -x = -2
+        ("q = 3; f = -q*x", {"x": 2.0}, -6.0, {"x": -3.0}, {"q": (3.0, -2.0)}),
+        # an unused intermediate has gradient 0
+        ("q = x*2; f = x", {"x": 2.0}, 2.0, {"x": 1.0}, {"q": (4.0, 0.0)}),
+    ],
+)
+def test_named_intermediates_are_their_own_nodes(text, bindings, value, gradient, intermediates, expand):
+    r = evaluate(text, bindings, expand=expand)
+    assert r.value == value and r.gradient == gradient
+    assert {k: (v["value"], v["grad"]) for k, v in r.intermediates.items()} == intermediates
