@@ -82,6 +82,7 @@ def read_vars(path: str) -> dict[str, float]:
     """Bindings from a file: a JSON object, or `name=value` lines (`#` comments allowed)."""
     try:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        text = text.removeprefix("\ufeff")  # a byte-order mark, as some Windows editors write
     except OSError as e:
         raise UsageError(f"cannot read --vars file {path!r}: {e.strerror or e}") from None
     except UnicodeDecodeError:

@@ -62,7 +62,7 @@ def read_expression(expr: str | None) -> str:
     if expr is None:
         raise UsageError('no expression given (try: bp eval "(x+y)*z" --x -2 --y 5 --z -4)')
     if expr == "-":
-        text = sys.stdin.read()
+        text = sys.stdin.read().removeprefix("\ufeff")  # a byte-order mark (PowerShell, Notepad)
         if not text.strip():
             raise UsageError("no expression on standard input (it is empty)")
         return text
