@@ -202,3 +202,14 @@ def test_tie_expanded_agrees(bp):
 def test_no_tie_no_warning(bp):
     r = bp("eval", "max(x,y)", "--x", "1", "--y", "2", "--format", "plain")
     assert r.err == "" and r.out == "f\t2.0\ndf/dx\t0.0\ndf/dy\t1.0\n"
+
+
+def test_byte_order_mark_is_ignored(bp, tmp_path):
+    f = tmp_path / "v.json"
+    f.write_text('\ufeff{"x": -2, "y": 5, "z": -4}', encoding="utf-8")
+    assert bp("eval", EXPR, "--vars", str(f), "--format", "plain").out == PLAIN
+    g = tmp_path / "v.txt"
+    g.write_text("\ufeffx=-2\ny=5\nz=-4\n", encoding="utf-8")
+    assert bp("eval", EXPR, "--vars", str(g), "--format", "plain").out == PLAIN
+    r = bp("eval", "-", "--vars", str(f), "--format", "plain", stdin="\ufeff(x+y)*z\r\n")
+    assert (r.code, r.out) == (0, PLAIN)
