@@ -156,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         code = getattr(e, "exit_code", None)
         fmt = getattr(e, "format_message", None)
         if isinstance(code, int) and fmt is not None:
-            _say(fmt())
+            if type(e).__name__ == "NoArgsIsHelpError":  # bare `bp`: the help, not a "bp:" line
+                print(fmt(), file=sys.stderr)
+            else:
+                _say(fmt())
             return code
         if isinstance(e, (RecursionError, MemoryError)):
             _say(f"the expression is too large to evaluate here ({type(e).__name__})")
