@@ -347,3 +347,14 @@ def test_random_top_level_argv_never_escapes(words):
     r = run_bp(*words)
     assert r.code in (0, 2, 3), (words, r)
     assert "Traceback" not in r.err and "internal error" not in r.err
+
+
+def test_bare_bp_prints_help_without_prefix(bp):
+    r = bp()
+    assert r.code == 2 and r.err.startswith("Usage: bp") and "eval" in r.err and "Traceback" not in r.err
+
+
+def test_unknown_option_after_expression(bp):
+    # --bogus reads as a binding of the variable 'bogus' that has no value
+    one_line(bp("eval", "x", "--x", "1", "--bogus"), 2, "--bogus")
+    one_line(bp("eval", "x", "--x", "1", "--bogus", "2"), 2, "'bogus'")
