@@ -57,8 +57,9 @@ def split_words(words: list[str]) -> tuple[str | None, dict[str, float]]:
                 value = words[i + 1]
                 i += 1
             _put(bindings, name, value, "on the command line")
-        elif word.startswith("--") and len(word) > 2:
+        elif word.startswith("--") and len(word) > 2 and (word[2].isalpha() or word[2] == "_"):
             raise UsageError(f"no such option: {word.split('=')[0]}")
+        # any other word starting with '--' (`--3`, `---x`, `--(x+1)`) is an expression
         elif _ASSIGN.match(word) and _looks_like_number(_ASSIGN.match(word).group(2)):
             m = _ASSIGN.match(word)
             _put(bindings, m.group(1), m.group(2), "on the command line")
