@@ -213,3 +213,12 @@ def test_byte_order_mark_is_ignored(bp, tmp_path):
     assert bp("eval", EXPR, "--vars", str(g), "--format", "plain").out == PLAIN
     r = bp("eval", "-", "--vars", str(f), "--format", "plain", stdin="\ufeff(x+y)*z\r\n")
     assert (r.code, r.out) == (0, PLAIN)
+
+
+def test_expression_word_starting_with_two_minus_signs(bp):
+    # --3 = -(-3) = 3; ---x at x = 2 is -(-(-2)) = -2 with d/dx = -1: expressions, not options
+    assert bp("eval", "--3", "--format", "plain").out == "f\t3.0\n"
+    r = bp("eval", "---x", "--x", "2", "--format", "plain")
+    assert (r.code, r.out) == (0, "f\t-2.0\ndf/dx\t-1.0\n")
+    r = bp("eval", "-" * 10_000 + "x", "--x", "2", "--format", "plain")  # 10,000 signs: +x
+    assert (r.code, r.out) == (0, "f\t2.0\ndf/dx\t1.0\n")
