@@ -358,3 +358,10 @@ def test_unknown_option_after_expression(bp):
     # --bogus reads as a binding of the variable 'bogus' that has no value
     one_line(bp("eval", "x", "--x", "1", "--bogus"), 2, "--bogus")
     one_line(bp("eval", "x", "--x", "1", "--bogus", "2"), 2, "'bogus'")
+
+
+def test_caret_lines_up_under_tabs(bp):
+    r = bp("eval", "x +\t$", "--x", "1")
+    assert r.code == 2
+    _, echoed, caret = r.err.splitlines()
+    assert echoed == "  x +\t$" and caret == "     \t^"  # the tab is kept, so both expand alike
