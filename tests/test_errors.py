@@ -280,9 +280,14 @@ ALPHABET = string.ascii_letters[:12] + string.digits + "+-*/^()., =;#\n\t\r·×�
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=st.text(alphabet=ALPHABET, max_size=40), x=st.sampled_from(["1", "0", "-2.5", "1e308", "nan"]))
-def test_random_text_never_escapes(text, x):
-    r = run_bp("eval", text, "--a", x, "--format", "plain")
+@given(
+    text=st.text(alphabet=ALPHABET, max_size=40),
+    x=st.sampled_from(["1", "0", "-2.5", "1e308", "nan"]),
+    fmt=st.sampled_from(["plain", "json", "dot", "rich"]),
+    extra=st.sampled_from([[], ["--expand"], ["--graph"], ["--tie", "both"], ["--wrt", "a"]]),
+)
+def test_random_text_never_escapes(text, x, fmt, extra):
+    r = run_bp("eval", text, "--a", x, "--format", fmt, *extra)
     assert r.code in (0, 2, 3), (text, r)
     assert "Traceback" not in r.err
     if r.code:
@@ -365,3 +370,68 @@ def test_caret_lines_up_under_tabs(bp):
     assert r.code == 2
     _, echoed, caret = r.err.splitlines()
     assert echoed == "  x +\t$" and caret == "     \t^"  # the tab is kept, so both expand alike
+
+
+EXPR_TOKENS = [
+    "a", "b", "(", ")", "+", "-", "−", "*", "·", "/", "^", "**", "2", "0", ".5", "1e3", "1e308", "pi", "e",
+    ",", ";", "\n", "q = ", "q", "# c\n", " ",
+    *(f"{name}(" for name in "exp log ln sqrt sigmoid σ tanh relu abs max min sin cos tan softplus pow".split()),
+]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tokens=st.lists(st.sampled_from(EXPR_TOKENS), min_size=1, max_size=14),
+    a=st.sampled_from(["1", "0", "-1", "700", "-0.5"]),
+    extra=st.sampled_from([[], ["--expand"], ["--tie", "first"], ["--format", "json", "--graph"]]),
+)
+def test_random_token_soup_never_escapes(tokens, a, extra):
+    # mostly near-expressions, so many parse and reach the engine: math errors, kinks, ties
+    r = run_bp("eval", "".join(tokens), "--a", a, "--b", "2", "--format", "plain", *extra)
+    assert r.code in (0, 2, 3), (tokens, r)
+    assert "Traceback" not in r.err and "internal error" not in r.err
+    if r.code:
+        assert r.err.startswith("bp: ") and r.out == ""
+    else:
+        assert all(line.startswith("bp: warning: ") for line in r.err.splitlines())
+
+
+FUNCS1 = "exp log ln sqrt sigmoid sigma σ tanh relu abs sin cos tan softplus".split()
+LEAVES = st.sampled_from(["a", "b", "2", "0", "-1", ".5", "1e3", "1e308", "pi", "e", "a", "b"])
+EXPRS = st.recursive(
+    LEAVES,
+    lambda s: st.one_of(
+        st.tuples(s, st.sampled_from(["+", "-", "*", "/", "^", "**", "·", "−", ""]), s).map(
+            lambda t: f"({t[0]}){t[1]}({t[2]})"
+        ),
+        st.tuples(st.sampled_from(FUNCS1), s).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(st.sampled_from(["max", "min"]), st.lists(s, min_size=2, max_size=3)).map(
+            lambda t: f"{t[0]}({', '.join(t[1])})"
+        ),
+        st.tuples(s, s).map(lambda t: f"pow({t[0]}, {t[1]})"),
+        s.map(lambda x: f"-{x}"),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=EXPRS,
+    staged=st.booleans(),
+    a=st.sampled_from(["1", "0", "-1", "700", "-0.5", "2"]),
+    b=st.sampled_from(["2", "0", "1", "-3"]),
+    extra=st.sampled_from(
+        [[], ["--expand"], ["--tie", "first"], ["--tie", "both"], ["--format", "json", "--graph"]]
+    ),
+)
+def test_random_expressions_never_escape(body, staged, a, b, extra):
+    # well-formed expressions reach the engine: values, math errors, kinks and ties
+    text = f"q = {body}\nf = q*a + b" if staged else f"({body}) + 0*a*b"
+    r = run_bp("eval", text, "--a", a, "--b", b, "--format", "plain", *extra)
+    assert r.code in (0, 3), (text, r)
+    assert "Traceback" not in r.err and "internal error" not in r.err
+    if r.code:
+        assert r.err.startswith("bp: math error") and r.out == "" and r.err.count("\n") == 1
+    else:
+        assert all(line.startswith("bp: warning: ") for line in r.err.splitlines())
