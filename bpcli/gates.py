@@ -238,12 +238,12 @@ _ROWS = [
     ),
     Gate(
         "id",
-        "=",
+        "id",
         1,
         lambda m, x, p=None: x,
         lambda m, o, x, p=None: (1.0,),
         None,
-        "names a value: passes the gradient through",
+        "identity (q = x): passes the gradient through",
     ),
     Gate("exp", "exp", 1, lambda m, x, p=None: m.exp(x), lambda m, o, x, p=None: (o,), None, "×e^x"),
     Gate(
