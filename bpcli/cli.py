@@ -65,7 +65,7 @@ def read_expression(expr: str | None) -> str:
         text = sys.stdin.read().removeprefix("\ufeff")  # a byte-order mark (PowerShell, Notepad)
         if not text.strip():
             raise UsageError("no expression on standard input (it is empty)")
-        return text
+        return text.rstrip()  # the final newline of `echo ... |` is not part of the expression
     return expr
 
 
