@@ -222,3 +222,8 @@ def test_expression_word_starting_with_two_minus_signs(bp):
     assert (r.code, r.out) == (0, "f\t-2.0\ndf/dx\t-1.0\n")
     r = bp("eval", "-" * 10_000 + "x", "--x", "2", "--format", "plain")  # 10,000 signs: +x
     assert (r.code, r.out) == (0, "f\t2.0\ndf/dx\t1.0\n")
+
+
+def test_stdin_expression_in_json_has_no_trailing_newline(bp):
+    r = bp("eval", "-", "--x", "-2", "--y", "5", "--z", "-4", "--format", "json", stdin="(x+y)*z\r\n\n")
+    assert json.loads(r.out)["expression"] == "(x+y)*z"
