@@ -435,3 +435,11 @@ def test_random_expressions_never_escape(body, staged, a, b, extra):
         assert r.err.startswith("bp: math error") and r.out == "" and r.err.count("\n") == 1
     else:
         assert all(line.startswith("bp: warning: ") for line in r.err.splitlines())
+
+
+@pytest.mark.parametrize("text,x", [("softplus(x)", "800"), ("sigmoid(x)", "-800"), ("tanh(x)", "-400")])
+def test_expanded_textbook_forms_overflow_where_merged_gates_do_not(bp, text, x):
+    # softplus(800) = 800 and σ(-800) ≈ 0 are fine as one gate; the lecture's primitive forms
+    # log(1 + exp(800)) and 1/(1 + exp(800)) overflow in exp: exit 3, naming the exp gate
+    assert bp("eval", text, "--x", x, "--format", "plain").code == 0
+    one_line(bp("eval", text, "--x", x, "--expand"), 3, "exp", "overflow")

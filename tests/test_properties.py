@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bpcli.engine import backward, evaluate, forward
+from bpcli.errors import MathError
 from bpcli.gates import FUNCTIONS, GATES, NumpyMath
 from bpcli.graph import expand
 from bpcli.parse import parse
@@ -299,7 +300,13 @@ def test_expand_agrees_with_merged(c):
     graph = parse(text)
     bindings = {v: env[v] for v in graph.variables}
     merged = evaluate(graph, bindings)
-    expanded = evaluate(graph, bindings, expand=True)
+    try:
+        expanded = evaluate(graph, bindings, expand=True)
+    except MathError as e:
+        # the lecture's textbook forms overflow where the merged gates are computed stably:
+        # softplus(800) = log(1 + exp(800)), σ(-800) = 1/(1 + exp(800)). Only that may differ.
+        assert "gate exp" in e.message and "overflow" in e.message, (text, e.message)
+        assume(False)
     assert all(GATES[op].primitive for op in set(expanded.graph.ops) - {"var", "const"})
     # the two graphs differ in rounding only (x/y vs x*(1/y), tanh vs 2σ(2x)-1, ...): 1e-12
     # relative, or a few ulps of the largest value in the graph where a result is near 0
@@ -364,7 +371,10 @@ def test_batch_equals_scalar_expanded(c):
     with np.errstate(all="ignore"):
         values = forward(graph, {v: np.array([env[v], env[v]]) for v in names}, m=m)
         grads, *_ = backward(graph, values, "split", m=m)
-    svalues = forward(graph, {v: env[v] for v in names})
+    try:
+        svalues = forward(graph, {v: env[v] for v in names})
+    except MathError:
+        assume(False)  # the textbook form overflowed (see test_expand_agrees_with_merged)
     sgrads, *_ = backward(graph, svalues, "split")
     scale = max(1.0, *(abs(v) for v in svalues)) * max(1.0, *(abs(g) for g in sgrads))
     for v in names:
