@@ -254,7 +254,8 @@ _ROWS = [
         "^c",
         1,
         lambda m, x, p: m.pow(x, p),
-        lambda m, o, x, p: (p * m.pow(x, p - 1),),
+        # x^0 is the constant 1: slope 0 even at x = 0 (as the pow gate has it), not 0 * 0^-1
+        lambda m, o, x, p: (0.0 * x if p == 0 else p * m.pow(x, p - 1),),
         None,
         "×c·x^(c−1)",
     ),
