@@ -300,3 +300,11 @@ def test_named_intermediates_are_their_own_nodes(text, bindings, value, gradient
     r = evaluate(text, bindings, expand=expand)
     assert r.value == value and r.gradient == gradient
     assert {k: (v["value"], v["grad"]) for k, v in r.intermediates.items()} == intermediates
+
+
+@pytest.mark.parametrize("expand", [False, True])
+@pytest.mark.parametrize("x", [0.0, 2.0, -3.0])
+def test_power_zero_is_constant_one(x, expand):
+    # x^0 = 1 everywhere (IEEE pow), so d/dx (y x^0) = 0 even at x = 0, and d/dy = 1
+    r = evaluate("y*x^0", {"x": x, "y": 2.0}, expand=expand)
+    assert r.value == 2.0 and r.gradient == {"y": 1.0, "x": 0.0}
