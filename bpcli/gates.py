@@ -186,6 +186,8 @@ def _expand_mul(b, x, y, p=None):
 def _expand_pow(b, x, y, p=None):
     if b.is_const(y):
         return b.gate("powc", x, param=b.const_value(y))
+    if b.is_const(x) and b.const_value(x) <= 0:
+        return None  # 0^b, (-2)^b: no exp(b log a) form (log a is not finite); keep the ^ gate
     # a^b = exp(b log a): defined for a > 0
     return b.gate("exp", b.gate("mul", y, b.gate("log", x)))
 
