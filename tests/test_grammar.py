@@ -308,3 +308,10 @@ def test_power_zero_is_constant_one(x, expand):
     # x^0 = 1 everywhere (IEEE pow), so d/dx (y x^0) = 0 even at x = 0, and d/dy = 1
     r = evaluate("y*x^0", {"x": x, "y": 2.0}, expand=expand)
     assert r.value == 2.0 and r.gradient == {"y": 1.0, "x": 0.0}
+
+
+@pytest.mark.parametrize("expand", [False, True])
+def test_zero_to_a_variable_power(expand):
+    # 0^x = 0 for x > 0, so d/dx = 0 (the limit of a^x ln a as a -> 0+); 2^x: d/dx = 2^x ln 2
+    r = evaluate("0^x + 2^x", {"x": 2.0}, expand=expand)
+    assert r.value == 4.0 and approx(r.gradient["x"], 4 * math.log(2))
