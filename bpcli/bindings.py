@@ -57,8 +57,9 @@ def split_words(words: list[str]) -> tuple[str | None, dict[str, float]]:
                 value = words[i + 1]
                 i += 1
             _put(bindings, name, value, "on the command line")
-        elif word.startswith("--") and len(word) > 2:
+        elif word.startswith("--") and len(word) > 2 and (word[2].isalpha() or word[2] == "_"):
             raise UsageError(f"no such option: {word.split('=')[0]}")
+        # any other word starting with '--' (`--3`, `---x`, `--(x+1)`) is an expression
         elif _ASSIGN.match(word) and _looks_like_number(_ASSIGN.match(word).group(2)):
             m = _ASSIGN.match(word)
             _put(bindings, m.group(1), m.group(2), "on the command line")
@@ -82,12 +83,13 @@ def read_vars(path: str) -> dict[str, float]:
     """Bindings from a file: a JSON object, or `name=value` lines (`#` comments allowed)."""
     try:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        text = text.removeprefix("\ufeff")  # a byte-order mark, as some Windows editors write
     except OSError as e:
         raise UsageError(f"cannot read --vars file {path!r}: {e.strerror or e}") from None
     except UnicodeDecodeError:
         raise UsageError(f"--vars file {path!r} is not UTF-8 text") from None
     bindings: dict[str, float] = {}
-    if text.lstrip().startswith("{"):
+    if text.lstrip().startswith(("{", "[")):  # JSON; an array gets the "JSON object" message
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:

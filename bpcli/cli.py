@@ -62,7 +62,10 @@ def read_expression(expr: str | None) -> str:
     if expr is None:
         raise UsageError('no expression given (try: bp eval "(x+y)*z" --x -2 --y 5 --z -4)')
     if expr == "-":
-        return sys.stdin.read()
+        text = sys.stdin.read().removeprefix("\ufeff")  # a byte-order mark (PowerShell, Notepad)
+        if not text.strip():
+            raise UsageError("no expression on standard input (it is empty)")
+        return text.rstrip()  # the final newline of `echo ... |` is not part of the expression
     return expr
 
 
@@ -165,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         code = getattr(e, "exit_code", None)
         fmt = getattr(e, "format_message", None)
         if isinstance(code, int) and fmt is not None:
-            _say(fmt())
+            if type(e).__name__ == "NoArgsIsHelpError":  # bare `bp`: the help, not a "bp:" line
+                print(fmt(), file=sys.stderr)
+            else:
+                _say(fmt())
             return code
         if isinstance(e, (RecursionError, MemoryError)):
             _say(f"the expression is too large to evaluate here ({type(e).__name__})")

@@ -101,10 +101,11 @@ def backward(graph: Graph, values: list, tie: str = "split", m=SCALAR):
         raise UsageError(f"--tie must be one of {', '.join(TIES)}, not {tie!r}")
     ops, args, params = graph.ops, graph.args, graph.params
     n = len(ops)
-    # needs[i]: the node depends on an input variable, so its gradient means something
+    # needs[i]: the node depends on an input variable (or is named), so its gradient means something
     needs = [False] * n
+    named = set(graph.names.values())  # a named intermediate reports df/dname even if constant
     for i, op in enumerate(ops):
-        needs[i] = op == "var" or (op != "const" and any(needs[a] for a in args[i]))
+        needs[i] = op == "var" or i in named or (op != "const" and any(needs[a] for a in args[i]))
     local_fn = {}
     for op in set(ops):
         row = GATES.get(op)

@@ -27,7 +27,9 @@ class BpSyntaxError(UsageError):
     def __init__(self, message: str, source: str, line: int, column: int):
         src_line = source.splitlines()[line - 1] if source.splitlines()[line - 1 : line] else ""
         where = f"line {line}, column {column}" if "\n" in source.strip("\n") else f"column {column}"
-        caret = " " * (max(column, 1) - 1 + 2) + "^"
+        # keep the source's tabs under the caret so it lines up however wide a tab is shown
+        lead = "".join(c if c == "\t" else " " for c in src_line[: max(column, 1) - 1])
+        caret = "  " + lead.ljust(max(column, 1) - 1) + "^"
         super().__init__(f"syntax error at {where}: {message}", f"  {src_line}\n{caret}")
         self.line, self.column = line, column
 

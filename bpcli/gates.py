@@ -193,6 +193,8 @@ def _expand_mul(b, x, y, p=None):
 def _expand_pow(b, x, y, p=None):
     if b.is_const(y):
         return b.gate("powc", x, param=b.const_value(y))
+    if b.is_const(x) and b.const_value(x) <= 0:
+        return None  # 0^b, (-2)^b: no exp(b log a) form (log a is not finite); keep the ^ gate
     # a^b = exp(b log a): defined for a > 0
     return b.gate("exp", b.gate("mul", y, b.gate("log", x)))
 
@@ -278,6 +280,17 @@ _ROWS = [
         local_text=lambda o, x, p=None: (f"(-1/{x}^2)",),
     ),
     Gate(
+        "id",
+        "id",
+        1,
+        lambda m, x, p=None: x,
+        lambda m, o, x, p=None: (1.0,),
+        None,
+        "identity (q = x): passes the gradient through",
+        formula="{0}",
+        local_text=lambda o, x, p=None: ("1",),
+    ),
+    Gate(
         "exp",
         "exp",
         1,
@@ -304,7 +317,8 @@ _ROWS = [
         "^c",
         1,
         lambda m, x, p: m.pow(x, p),
-        lambda m, o, x, p: (p * m.pow(x, p - 1),),
+        # x^0 is the constant 1: slope 0 even at x = 0 (as the pow gate has it), not 0 * 0^-1
+        lambda m, o, x, p: (0.0 * x if p == 0 else p * m.pow(x, p - 1),),
         None,
         "×c·x^(c−1)",
         formula="{0}^{p}",

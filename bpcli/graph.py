@@ -129,6 +129,7 @@ def expand(src: Graph) -> Graph:
     ex = _Expander(src)
     g = ex.g
     new = [0] * len(src)
+    named = set(src.names.values())
     for i, op in enumerate(src.ops):
         ex.pos = src.pos[i]
         if op == "var":
@@ -137,6 +138,10 @@ def expand(src: Graph) -> Graph:
             new[i] = g.const(src.params[i], src.pos[i])
         else:
             new[i] = ex.gate(op, *(new[a] for a in src.args[i]), param=src.params[i])
+            if i in named and g.ops[new[i]] in ("var", "const"):
+                # a named intermediate that folded away (q = 2*3, q = x*1) stays a node of
+                # its own, so its gradient is still reported and no gate absorbs it as a param
+                new[i] = g.gate("id", new[i], pos=src.pos[i])
     g.names = {name: new[node] for name, node in src.names.items()}
     g.output = new[src.output]
     return g

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import BpSyntaxError
+from .errors import BpSyntaxError, UsageError
 from .gates import CONSTANTS, FUNCTIONS, GATES
 from .graph import Graph
 
@@ -137,6 +137,10 @@ class _Build:
             raise _Pending(f"'{s}' is assigned twice", tok)
         if s in g.var_ids:
             raise _Pending(f"'{s}' is used before it is assigned", tok)
+        if g.ops[node] in ("var", "const") or node in self.named:
+            # `q = x`, `q = 2`, `q = p`: q is its own node (an identity gate), so df/dq is the
+            # gradient at q, not the gradient of the input or name it copies
+            node = g.gate("id", node, pos=self._pos(tok))
         g.names[s] = node
         self.named.add(node)
         self.statements.append((s, node, tok))
@@ -175,7 +179,8 @@ def parse(source: str) -> Graph:
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
     if not source.strip():
-        raise BpSyntaxError("the expression is empty", source or " ", 1, 1)
+        # nothing to point a caret at: one line, no echo of a blank expression
+        raise UsageError("the expression is empty")
     parser, build = _parser()
     build.reset(source)
     try:
@@ -213,7 +218,7 @@ def _finish(build: _Build, source: str) -> None:
     g = build.g
     stmts = build.statements
     if not stmts:
-        raise BpSyntaxError("the expression is empty", source, 1, 1)
+        raise UsageError("the expression is empty (it holds only comments or separators)")
     for name, node, _tok in stmts[:-1]:
         if name is None:
             raise BpSyntaxError(
