@@ -98,6 +98,21 @@ def eval_cmd(
     vars_file: str | None = typer.Option(
         None, "--vars", metavar="FILE", help="Bind variables from a JSON object or name=value lines."
     ),
+    csv: str | None = typer.Option(
+        None,
+        "--csv",
+        metavar="FILE",
+        help="Batch: evaluate at every row of a CSV file with a header (- for stdin).",
+    ),
+    grid: list[str] | None = typer.Option(
+        None,
+        "--grid",
+        metavar="NAME=A:B:N",
+        help="Batch: evaluate on a grid; repeat for a cartesian product.",
+    ),
+    on_error: str = typer.Option(
+        "fail", "--on-error", help="Batch: a row with a non-finite value or gradient: fail | skip | nan."
+    ),
 ) -> None:
     from .engine import TIES, evaluate
 
@@ -105,6 +120,14 @@ def eval_cmd(
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
     if tie not in TIES:
         raise UsageError(f"--tie must be one of {', '.join(TIES)}, not {tie!r}")
+    if csv is not None or grid:  # the SIMD pass: many points, CSV or JSON Lines out
+        from .batch import eval_batch
+
+        if csv == "-" and ("-" in (words or []) or vars_file == "-"):
+            raise UsageError("--csv - and the expression or --vars cannot both come from standard input")
+        source, bindings = gather(words or [], vars_file)
+        opts = {"csv": csv, "grids": grid or [], "on_error": on_error, "fmt": format, "tie": tie}
+        return eval_batch(source, bindings, **opts, expand=expand, wrt=wrt)
     source, bindings = gather(words or [], vars_file)
     result = evaluate(source, bindings, expand=expand, tie=tie)
     if wrt is not None and wrt not in result.graph.var_ids and wrt not in result.graph.names:
