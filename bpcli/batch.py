@@ -60,10 +60,24 @@ def run(
     bindings.update({name: float(v) for name, v in constants.items()})
     m = NumpyMath()
     graph = _constant_exponents(graph)
+    # Inputs are finite, so a value or gradient can only turn non-finite through a floating-point
+    # exception (overflow, division by zero, invalid operation), and NumPy reports every one.
+    # With none reported there is no bad row; otherwise every row is checked.
+    raised: list[str] = []
+    consts = [p for op, p in zip(graph.ops, graph.params, strict=True) if op == "const"]
+    if not all(map(math.isfinite, [*map(float, constants.values()), *consts])):
+        raised.append("input")
+    elif not all(np.isfinite(col).all() for col in points.values()):
+        raised.append("input")
+    old = np.seterrcall(lambda kind, flag: raised.append(kind))
+    try:
+        with np.errstate(all="call", under="ignore"):
+            values = forward(graph, bindings, m)
+            grads, _locals, contribs, _ = backward(graph, values, tie, m)
+    finally:
+        np.seterrcall(old)
     with np.errstate(all="ignore"):
-        values = forward(graph, bindings, m)
-        grads, _locals, contribs, _ = backward(graph, values, tie, m)
-        bad = _bad_rows(graph, values, contribs, n)
+        bad = _bad_rows(graph, values, contribs, n) if raised else np.zeros(n, dtype=bool)
         kinks = _kink_rows(graph, values, contribs, n, bad)
     full = lambda v: np.broadcast_to(np.asarray(v, dtype=float), (n,))
     gradient = {name: full(grads[node]) for name, node in graph.var_ids.items()}

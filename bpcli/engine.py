@@ -151,22 +151,20 @@ def backward(graph: Graph, values: list, tie: str = "split", m=SCALAR):
         a, p, up = args[i], params[i], grads[i]
         fn, variadic = calls[op]
         if variadic:
-            xs = [values[k] for k in a]
-            loc = fn(m, values[i], *xs, p=p)
+            loc = fn(m, values[i], *[values[k] for k in a], p=p)
         elif len(a) == 2:
-            xs = (values[a[0]], values[a[1]])
-            loc = fn(m, values[i], xs[0], xs[1], p)
+            loc = fn(m, values[i], values[a[0]], values[a[1]], p)
         else:
-            xs = (values[a[0]],)
-            loc = fn(m, values[i], xs[0], p)
+            loc = fn(m, values[i], values[a[0]], p)
         if op in kinks and scalar:
-            note = kinks[op](*xs)
+            note = kinks[op](*[values[k] for k in a])
             if note:
                 if GATES[op].pattern == "router":
                     note += f"; {_TIE_WORDS[tie]}"
                 warnings.append(f"{graph.label(i)}{graph.where(i)} {note}")
         locals_[i] = loc
-        sent = contribs[i] = tuple([lg * up for lg in loc])
+        # a local gradient of exactly 1.0 (add, shift, ...) passes the upstream gradient as is
+        sent = contribs[i] = tuple([up if lg.__class__ is float and lg == 1.0 else lg * up for lg in loc])
         for k, node in enumerate(a):
             if needs[node]:
                 live[node] = True
