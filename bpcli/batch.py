@@ -37,9 +37,14 @@ class Batch:
     n: int
     value: np.ndarray  #: f at each point
     gradient: dict[str, np.ndarray]  #: d f / d input, per input variable, at each point
-    grads: list  #: per node: its gradient (array, or a float where no gradient flows)
+    named: dict[str, np.ndarray]  #: d f / d named intermediate (staged programs), at each point
     bad: np.ndarray  #: bool per row: some value or gradient is not finite there
     kinks: np.ndarray  #: bool per row: some gate is at a non-differentiable point there
+
+
+#: points per pass: the ~30 arrays one pass keeps alive then fit in the CPU's caches, which is
+#: faster than streaming million-element arrays through memory, and the memory stays bounded
+CHUNK = 32768
 
 
 def run(
@@ -49,39 +54,54 @@ def run(
     tie: str = "split",
     n: int | None = None,
 ) -> Batch:
-    """One vectorised forward and backward pass over all points.
+    """A vectorised forward and backward pass over all points (in chunks of CHUNK points).
 
     `points` binds variables to equal-length arrays (one entry per point), `constants` binds the
     rest to one number each; `n` (the number of points) defaults to the arrays' length, or 1.
     Never raises for a bad point: see `Batch.bad`."""
     if n is None:
         n = len(next(iter(points.values()))) if points else 1
-    bindings = {name: np.ascontiguousarray(col, dtype=float) for name, col in points.items()}
-    bindings.update({name: float(v) for name, v in constants.items()})
-    m = NumpyMath()
+    points = {name: np.ascontiguousarray(col, dtype=float) for name, col in points.items()}
+    constants = {name: float(v) for name, v in constants.items()}
     graph = _constant_exponents(graph)
+    m = NumpyMath()
+    value = np.empty(n)
+    gradient = {name: np.empty(n) for name in graph.var_ids}
+    named = {name: np.empty(n) for name in graph.names}
+    bad = np.zeros(n, dtype=bool)
+    kinks = np.zeros(n, dtype=bool)
+    consts = [p for op, p in zip(graph.ops, graph.params, strict=True) if op == "const"]
+    inputs_finite = all(map(math.isfinite, [*constants.values(), *consts])) and all(
+        math.isfinite(col.sum()) for col in points.values()
+    )
     # Inputs are finite, so a value or gradient can only turn non-finite through a floating-point
     # exception (overflow, division by zero, invalid operation), and NumPy reports every one.
-    # With none reported there is no bad row; otherwise every row is checked.
+    # With none reported in a chunk it has no bad row; otherwise each of its rows is checked.
     raised: list[str] = []
-    consts = [p for op, p in zip(graph.ops, graph.params, strict=True) if op == "const"]
-    if not all(map(math.isfinite, [*map(float, constants.values()), *consts])):
-        raised.append("input")
-    elif not all(np.isfinite(col).all() for col in points.values()):
-        raised.append("input")
     old = np.seterrcall(lambda kind, flag: raised.append(kind))
     try:
-        with np.errstate(all="call", under="ignore"):
-            values = forward(graph, bindings, m)
-            grads, _locals, contribs, _ = backward(graph, values, tie, m)
+        for lo in range(0, n, CHUNK):
+            hi = min(lo + CHUNK, n)
+            k = hi - lo
+            bindings = {**constants, **{name: col[lo:hi] for name, col in points.items()}}
+            raised.clear()
+            if not inputs_finite:
+                raised.append("input")
+            with np.errstate(all="call", under="ignore"):
+                values = forward(graph, bindings, m)
+                grads, _locals, contribs, _ = backward(graph, values, tie, m)
+            with np.errstate(all="ignore"):
+                if raised:
+                    bad[lo:hi] = _bad_rows(graph, values, contribs, k)
+                kinks[lo:hi] = _kink_rows(graph, values, contribs, k, bad[lo:hi])
+            value[lo:hi] = values[graph.output]
+            for name, node in graph.var_ids.items():
+                gradient[name][lo:hi] = grads[node]
+            for name, node in graph.names.items():
+                named[name][lo:hi] = grads[node]
     finally:
         np.seterrcall(old)
-    with np.errstate(all="ignore"):
-        bad = _bad_rows(graph, values, contribs, n) if raised else np.zeros(n, dtype=bool)
-        kinks = _kink_rows(graph, values, contribs, n, bad)
-    full = lambda v: np.broadcast_to(np.asarray(v, dtype=float), (n,))
-    gradient = {name: full(grads[node]) for name, node in graph.var_ids.items()}
-    return Batch(graph, n, full(values[graph.output]), gradient, grads, bad, kinks)
+    return Batch(graph, n, value, gradient, named, bad, kinks)
 
 
 def _constant_exponents(graph: Graph) -> Graph:
@@ -235,8 +255,7 @@ def eval_batch(
             file=sys.stderr,
         )
     if wrt is not None:
-        node = graph.var_ids.get(wrt, graph.names.get(wrt))
-        grads = {wrt: np.broadcast_to(np.asarray(batch.grads[node], dtype=float), (batch.n,))}
+        grads = {wrt: batch.gradient[wrt] if wrt in batch.gradient else batch.named[wrt]}
     else:
         grads = batch.gradient
     value = batch.value
@@ -332,14 +351,18 @@ def read_csv(path: str, graph: Graph):
         raise UsageError(f"--csv file {path!r}: column '{dup}' appears twice in the header")
     if not lines:
         raise UsageError(f"--csv file {path!r} has a header but no rows")
-    points = {}
     width = len(names)
-    for k, name in enumerate(names):
-        if name in graph.var_ids:
-            if cells is None:
-                cells = _cells(lines, width, path)
-            points[name] = _numbers(cells[k::width], name, path)
-    return names, lines, points
+    wanted = [(k, name) for k, name in enumerate(names) if name in graph.var_ids]
+    if wanted and cells is None:
+        _check_widths(list(map(str.count, lines, repeat(",", len(lines)))), width, path)
+        try:  # NumPy's C reader: the fast way when every cell is a plain number
+            table = np.loadtxt(lines, delimiter=",", usecols=[k for k, _ in wanted], comments=None, ndmin=2)
+            if np.isfinite(table).all():
+                return names, lines, {name: table[:, j].copy() for j, (_, name) in enumerate(wanted)}
+        except ValueError:
+            pass
+        cells = ",".join(lines).split(",")  # find the bad cell and name it
+    return names, lines, {name: _numbers(cells[k::width], name, path) for k, name in wanted}
 
 
 def _csv_line(cells: list[str]) -> str:
@@ -348,13 +371,6 @@ def _csv_line(cells: list[str]) -> str:
 
     csv_module.writer(buf, lineterminator="").writerow(cells)
     return buf.getvalue()
-
-
-def _cells(lines: list[str], width: int, path: str) -> list[str]:
-    """All cells of unquoted CSV lines, row after row (column k is `cells[k::width]`): one join
-    and one split at C speed instead of a list per row."""
-    _check_widths(list(map(str.count, lines, repeat(",", len(lines)))), width, path)
-    return ",".join(lines).split(",")
 
 
 def _check_widths(commas: list[int], width: int, path: str) -> None:
@@ -399,16 +415,20 @@ def write(out, fmt, names, lines, points, value, grads, keep) -> None:
             lines = [lines[r] for r in rows.tolist()]
     else:
         rows = None
-    computed = [_texts(value), *(_texts(g) for g in grads.values())]
     if fmt == "json":
+        computed = [_texts(value), *(_texts(g) for g in grads.values())]
         _write_jsonl(out, names, lines, points, computed, grads, rows, len(value))
         return
-    header = ",".join([*names, "f", *(f"df/d{k}" for k in grads)])
-    if lines is None:  # grid: the grid values are the input columns
-        lines = [",".join(t) for t in zip(*(_texts(points[k]) for k in names), strict=True)]
-    out.write(header + "\n")
-    out.write("\n".join(map(",".join, zip(lines, *computed, strict=True))))
-    out.write("\n")
+    out.write(",".join([*names, "f", *(f"df/d{k}" for k in grads)]) + "\n")
+    step = 65536  # rows formatted and written at a time: bounded memory for a million rows
+    for lo in range(0, len(value), step):
+        part = slice(lo, lo + step)
+        if lines is None:  # grid: the grid values are the input columns
+            inputs = map(",".join, zip(*(_texts(points[k][part]) for k in names), strict=True))
+        else:
+            inputs = lines[part]
+        computed = [_texts(value[part]), *(_texts(g[part]) for g in grads.values())]
+        out.write("\n".join(map(",".join, zip(inputs, *computed, strict=False))) + "\n")
 
 
 def _write_jsonl(out, names, lines, points, computed, grads, rows, n) -> None:

@@ -120,27 +120,26 @@ def backward(graph: Graph, values: list, tie: str = "split", m=SCALAR):
     ops, args, params = graph.ops, graph.args, graph.params
     n = len(ops)
     # needs[i]: the node depends on an input variable, so its gradient means something
-    needs = [False] * n
-    for i, op in enumerate(ops):
-        if op == "var":
-            needs[i] = True
-        elif op != "const":
-            for a in args[i]:
-                if needs[a]:
-                    needs[i] = True
-                    break
+    needs = [op == "var" for op in ops]
+    for i, a in enumerate(args):
+        for k in a:  # leaves have no inputs
+            if needs[k]:
+                needs[i] = True
+                break
     calls = _calls(ops, "local", tie)
-    kinks = {op: GATES[op].kink for op in calls if GATES[op].kink is not None}
+    scalar = m is SCALAR
+    # kinks are warned about point by point in scalar mode (batch mode counts rows itself)
+    kinks = {op: GATES[op].kink for op in calls if GATES[op].kink is not None} if scalar else {}
     grads: list = [0.0] * n
     locals_: list = [None] * n
     contribs: list = [None] * n
     warnings: list[str] = []
     # live[i]: gradient reaches the node from the output (and it needs one)
     live = [False] * n
+    touched = [False] * n  # batch mode: the node's gradient array is set
     out = graph.output
     live[out] = needs[out]
     grads[out] = 1.0
-    scalar = m is SCALAR
     isfinite = math.isfinite
     for i in range(n - 1, -1, -1):
         if not live[i]:
@@ -156,22 +155,35 @@ def backward(graph: Graph, values: list, tie: str = "split", m=SCALAR):
             loc = fn(m, values[i], values[a[0]], values[a[1]], p)
         else:
             loc = fn(m, values[i], values[a[0]], p)
-        if op in kinks and scalar:
+        if kinks and op in kinks:
             note = kinks[op](*[values[k] for k in a])
             if note:
                 if GATES[op].pattern == "router":
                     note += f"; {_TIE_WORDS[tie]}"
                 warnings.append(f"{graph.label(i)}{graph.where(i)} {note}")
         locals_[i] = loc
-        # a local gradient of exactly 1.0 (add, shift, ...) passes the upstream gradient as is
+        if scalar:
+            sent = contribs[i] = tuple([lg * up for lg in loc]) if variadic else tuple(map(up.__mul__, loc))
+            for k, node in enumerate(a):
+                if needs[node]:
+                    live[node] = True
+                    c = sent[k]
+                    if not isfinite(c):
+                        raise MathError(_grad_message(graph, values, i, k, loc[k], up))
+                    grads[node] += c
+            continue
+        # arrays: a local gradient of exactly 1.0 (add, shift, ...) passes the upstream gradient
+        # on as it is, and the first gradient into a node is taken without a copy; sums are new
+        # arrays, never in place, since one array may be shared by several wires
         sent = contribs[i] = tuple([up if lg.__class__ is float and lg == 1.0 else lg * up for lg in loc])
-        for k, node in enumerate(a):
+        for node, c in zip(a, sent, strict=True):
             if needs[node]:
                 live[node] = True
-                c = sent[k]
-                if scalar and not isfinite(c):
-                    raise MathError(_grad_message(graph, values, i, k, loc[k], up))
-                grads[node] += c
+                if touched[node]:
+                    grads[node] = grads[node] + c
+                else:
+                    grads[node] = c
+                    touched[node] = True
     return grads, locals_, contribs, warnings
 
 

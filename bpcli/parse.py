@@ -295,7 +295,10 @@ def _drive(tables: _Tables, text: str):
 @lru_cache(maxsize=1)
 def _tables():
     parser, build = _lark()
-    return _Tables(parser), build
+    try:
+        return _Tables(parser), build
+    except (AttributeError, KeyError, TypeError):  # a Lark whose internals moved: use its own loop
+        return None, build
 
 
 def parse(source: str) -> Graph:
@@ -306,6 +309,8 @@ def parse(source: str) -> Graph:
     if not source.strip():
         raise BpSyntaxError("the expression is empty", source or " ", 1, 1)
     tables, build = _tables()
+    if tables is None:
+        return _parse_with_lark(source)
     return _parse_with(lambda: _drive(tables, source), build, source)
 
 
