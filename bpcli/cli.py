@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import sys
 
 import typer
 
 from . import __version__
+from ._options import plain_coercion
 from .errors import BpError, UsageError
 
 FORMATS = ("rich", "plain", "json", "dot")
@@ -19,9 +19,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="bp: see how backpropagation computes every partial derivative of a formula.",
 )
-
-_INT = re.compile(r"[+-]?\d+")
-_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 _FREE_WORDS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -162,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run bp with `argv` (default: sys.argv[1:]) and return the exit code; never raises."""
     args = sys.argv[1:] if argv is None else list(argv)
     command = typer.main.get_command(app)
-    _plain_coercion(command)
+    plain_coercion(command)
     try:
         command.main(args, prog_name="bp", standalone_mode=False)
     except BpError as e:
@@ -189,57 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"internal error (please report it): {type(e).__name__}: {e}")
         return 70
     return 0
-
-
-_PLAIN = {
-    str: lambda v: v if isinstance(v, str) else _no(v),
-    bool: lambda v: v if isinstance(v, bool) else _no(v),
-    int: lambda v: int(v) if isinstance(v, int) or _INT.fullmatch(str(v)) else _no(v),
-    float: lambda v: float(v) if isinstance(v, (int, float)) or _FLOAT.fullmatch(str(v)) else _no(v),
-}
-
-
-def _no(value):
-    raise ValueError(value)
-
-
-def _plain_coercion(command) -> None:
-    """Typer >= 0.25 coerces every option through a pydantic TypeAdapter, and importing pydantic
-    costs more than all of bp's own start-up. bp's options are plain strings, numbers and flags:
-    convert those directly, and hand anything unusual (or any value that fails to convert) to
-    Typer's own coercion so its checks and messages stay exactly the same."""
-    try:
-        from typer._coercion import RuntimeParam, build_runtime_param
-    except ImportError:  # an older Typer, which does not use pydantic
-        return
-
-    class Plain(RuntimeParam):
-        def _coerce_value(self, value, param, ctx):
-            try:
-                if isinstance(self.annotation, type):
-                    return _PLAIN[self.annotation](value)
-                item = _PLAIN[self.annotation.__args__[0]]
-                if not isinstance(value, (list, tuple)):
-                    raise ValueError(value)
-                return [item(v) for v in value]
-            except ValueError:
-                return build_runtime_param(param.type_descriptor).coerce(value, param=param, ctx=ctx)
-
-    commands = [command, *getattr(command, "commands", {}).values()]
-    for cmd in commands:
-        help_option = cmd.get_help_option(cmd.context_class(cmd))  # made on first use, cached
-        for param in [*cmd.params, help_option]:
-            desc = getattr(param, "type_descriptor", None)
-            if desc is None or getattr(param, "_runtime_param", True) is not None:
-                continue
-            ann, info = desc.annotation, desc.parameter_info
-            if getattr(ann, "__origin__", None) is list and len(getattr(ann, "__args__", ())) == 1:
-                key = ann.__args__[0]
-            else:
-                key = ann
-            if key in _PLAIN and info.parser is None and getattr(info, "click_type", None) is None:
-                if info.min is None and info.max is None:
-                    param._runtime_param = Plain(parameter_info=info, annotation=ann)
 
 
 def _say(message: str, detail: str | None = None) -> None:
