@@ -108,7 +108,10 @@ def eval_cmd(
         help="Batch: evaluate on a grid; repeat for a cartesian product.",
     ),
     on_error: str = typer.Option(
-        "fail", "--on-error", help="Batch: a row with a non-finite value or gradient: fail | skip | nan."
+        "fail",
+        "--on-error",
+        metavar="MODE",
+        help="Batch: a row with a non-finite value or gradient: fail | skip | nan.",
     ),
 ) -> None:
     from .engine import TIES, evaluate

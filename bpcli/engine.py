@@ -120,12 +120,15 @@ def backward(graph: Graph, values: list, tie: str = "split", m=SCALAR):
     ops, args, params = graph.ops, graph.args, graph.params
     n = len(ops)
     # needs[i]: the node depends on an input variable, so its gradient means something
-    needs = [op == "var" for op in ops]
-    for i, a in enumerate(args):
-        for k in a:  # leaves have no inputs
-            if needs[k]:
-                needs[i] = True
-                break
+    if "const" not in ops:  # every gate then depends on a variable (one C-speed scan)
+        needs = [True] * n
+    else:
+        needs = [op == "var" for op in ops]
+        for i, a in enumerate(args):
+            for k in a:  # leaves have no inputs
+                if needs[k]:
+                    needs[i] = True
+                    break
     calls = _calls(ops, "local", tie)
     scalar = m is SCALAR
     # kinks are warned about point by point in scalar mode (batch mode counts rows itself)
