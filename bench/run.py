@@ -174,7 +174,7 @@ def in_process_breakdown(source: str, bindings: dict, repeat: int) -> dict:
         """A transformer whose every callback does nothing: Lark's table, no graph."""
 
         def __getattr__(self, name):
-            if name.startswith("__"):
+            if name.startswith("__") or name.isupper():  # rules only: no per-token callbacks
                 raise AttributeError(name)
             return lambda children: None
 
@@ -246,10 +246,10 @@ def graphs(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
                 script.write_text(peer_script(module, kind, n, str(vars_file), str(expr)))
                 cmds[peer] = ([PY, str(script)], None)
             timeout = 60 if n >= 10000 else 30
-            res = measure(cmds, 1 if n >= 100000 else repeat, timeout)
+            res = measure(cmds, 3 if n >= 100000 else repeat, timeout)
             for tool, t in res.items():
                 rows.setdefault(tool, {})[n] = t
-            phases[n] = in_process_breakdown(source, bindings, 1 if n >= 100000 else 3)
+            phases[n] = in_process_breakdown(source, bindings, 3)
         order = ["bp", "SymPy", "micrograd", "PyTorch", "JAX"]
         rows = {k: rows[k] for k in order if k in rows}
         out += table(title + ", end to end", sizes, rows) + "\n"
@@ -323,9 +323,7 @@ def batch(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
                 )
                 + "\n"
             )
-        res = measure(
-            {"bp eval --csv": ([*BP, "eval", expr, "--csv", str(path)], None)}, 1 if n >= 1000000 else 3, 60
-        )
+        res = measure({"bp eval --csv": ([*BP, "eval", expr, "--csv", str(path)], None)}, 3, 60)
         cli_rows["bp eval --csv"][n] = res["bp eval --csv"]
     out += "\n" + table("bp eval EXPR --csv FILE, end to end (rows; CSV in, CSV out)", sizes, cli_rows) + "\n"
     return out, {"rows": rows, "cli": cli_rows, "sizes": sizes}

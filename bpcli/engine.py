@@ -166,7 +166,16 @@ def backward(graph: Graph, values: list, tie: str = "split", m=SCALAR):
                 warnings.append(f"{graph.label(i)}{graph.where(i)} {note}")
         locals_[i] = loc
         if scalar:
-            sent = contribs[i] = tuple([lg * up for lg in loc]) if variadic else tuple(map(up.__mul__, loc))
+            if len(a) == 2:  # the common case, unrolled: two wires down
+                n0, n1 = a
+                sent = contribs[i] = (loc[0] * up, loc[1] * up)
+                if needs[n0] and needs[n1] and isfinite(sent[0]) and isfinite(sent[1]):
+                    live[n0] = live[n1] = True
+                    grads[n0] += sent[0]
+                    grads[n1] += sent[1]
+                    continue
+            else:
+                sent = contribs[i] = tuple([lg * up for lg in loc])
             for k, node in enumerate(a):
                 if needs[node]:
                     live[node] = True

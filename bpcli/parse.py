@@ -109,9 +109,14 @@ class _Build:
         return self.g.gate(op, *args, pos=self._pos(tok))
 
     def _binary(op):
-        def build(self, c):
+        def build(self, c):  # the hot path of a long sum: Graph._add's appends, inlined
             left, tok, right = c
-            return self.g._add(op, (left, right), None, (tok.line, tok.column))
+            g = self.g
+            g.ops.append(op)
+            g.args.append((left, right))
+            g.params.append(None)
+            g.pos.append((tok.line, tok.column))
+            return len(g.ops) - 1
 
         return build
 
