@@ -455,7 +455,7 @@ def main() -> int:
         subprocess.run(
             [*BP, "eval", "x", "--x", "1", "--format", "plain"], stdout=subprocess.DEVNULL, check=True
         )
-        cold_md, cold_v = cold_start(work, 5 if args.quick else 15)
+        cold_md, cold_v = cold_start(work, 5 if args.quick else 31)
         graph_md, graph_v = graphs(work, args.quick, repeat // 2 + 1)
         batch_md, batch_v = batch(work, args.quick, repeat)
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
