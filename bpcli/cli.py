@@ -7,6 +7,7 @@ import sys
 import typer
 
 from . import __version__
+from ._options import plain_coercion
 from .errors import BpError, UsageError
 
 FORMATS = ("rich", "plain", "json", "dot", "mermaid", "latex")
@@ -100,7 +101,25 @@ def eval_cmd(
     steps: bool = typer.Option(False, "--steps", help="Staged code: forward, then the chain rule backward."),
     compare: bool = typer.Option(False, "--compare", help="Composite gates beside their expansion."),
     out_file: str | None = typer.Option(None, "--out", metavar="FILE", help="Also draw FILE.svg or .png."),
-    max_gates: int = typer.Option(300, "--max-gates", min=0, help="Most gates the picture draws."),
+    max_gates: int = typer.Option(300, "--max-gates", help="Most gates the picture draws."),
+    csv: str | None = typer.Option(
+        None,
+        "--csv",
+        metavar="FILE",
+        help="Batch: evaluate at every row of a CSV file with a header (- for stdin).",
+    ),
+    grid: list[str] | None = typer.Option(
+        None,
+        "--grid",
+        metavar="NAME=A:B:N",
+        help="Batch: evaluate on a grid; repeat for a cartesian product.",
+    ),
+    on_error: str = typer.Option(
+        "fail",
+        "--on-error",
+        metavar="MODE",
+        help="Batch: a row with a non-finite value or gradient: fail | skip | nan.",
+    ),
 ) -> None:
     from .engine import TIES, evaluate
 
@@ -111,6 +130,16 @@ def eval_cmd(
     from .views.show import check_view
 
     check_view(format, steps, compare, out_file)
+    if max_gates < 0:
+        raise UsageError(f"--max-gates must be 0 or more, not {max_gates}")
+    if csv is not None or grid:  # the SIMD pass: many points, CSV or JSON Lines out
+        from .batch import eval_batch
+
+        if csv == "-" and ("-" in (words or []) or vars_file == "-"):
+            raise UsageError("--csv - and the expression or --vars cannot both come from standard input")
+        source, bindings = gather(words or [], vars_file)
+        opts = {"csv": csv, "grids": grid or [], "on_error": on_error, "fmt": format, "tie": tie}
+        return eval_batch(source, bindings, **opts, expand=expand, wrt=wrt)
     source, bindings = gather(words or [], vars_file)
     result = evaluate(source, bindings, expand=expand and not compare, tie=tie)
     if wrt is not None and wrt not in result.graph.var_ids and wrt not in result.graph.names:
@@ -150,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run bp with `argv` (default: sys.argv[1:]) and return the exit code; never raises."""
     args = sys.argv[1:] if argv is None else list(argv)
     command = typer.main.get_command(app)
+    plain_coercion(command)
     try:
         command.main(args, prog_name="bp", standalone_mode=False)
     except BpError as e:

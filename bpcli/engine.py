@@ -73,23 +73,41 @@ def check_bindings(graph: Graph, bindings: dict[str, float]) -> None:
         raise UsageError(f"no value for {', '.join(repr(n) for n in missing)} (bind with {opts})")
 
 
+def _calls(ops, which: str, tie: str | None = None) -> dict:
+    """Per op in the graph: (function, variadic). Fixed-arity gates are called with positional
+    arguments (cheaper than `p=` per node); max/min take any number of inputs and `p=`."""
+    calls = {}
+    for op in set(ops):
+        row = GATES.get(op)
+        if row is not None:
+            fn = getattr(row, which)
+            if tie is not None and row.pattern == "router":
+                fn = partial(fn, tie=tie)
+            calls[op] = (fn, row.arity == 0)
+    return calls
+
+
 def forward(graph: Graph, bindings: dict[str, float], m=SCALAR) -> list:
     """The forward pass: the value of every node. A non-finite value is a MathError."""
-    ops, args, params = graph.ops, graph.args, graph.params
-    fwd = {op: GATES[op].forward for op in set(ops) if op in GATES}
-    values: list = [0.0] * len(ops)
+    calls = _calls(graph.ops, "forward")
+    values: list = [0.0] * len(graph.ops)
+    scalar = m is SCALAR
     isfinite = math.isfinite
-    for i, op in enumerate(ops):
+    for i, (op, a, p) in enumerate(zip(graph.ops, graph.args, graph.params, strict=True)):
         if op == "const":
-            v = params[i]
+            v = p
         elif op == "var":
-            v = bindings[params[i]]
-            if m is SCALAR:
-                v = float(v)
+            v = float(bindings[p]) if scalar else bindings[p]
         else:
-            v = fwd[op](m, *[values[a] for a in args[i]], p=params[i])
+            fn, variadic = calls[op]
+            if variadic:
+                v = fn(m, *[values[k] for k in a], p=p)
+            elif len(a) == 2:
+                v = fn(m, values[a[0]], values[a[1]], p)
+            else:
+                v = fn(m, values[a[0]], p)
         values[i] = v
-        if m is SCALAR and not isfinite(v):
+        if scalar and not isfinite(v):
             raise MathError(_value_message(graph, values, i))
     return values
 
@@ -101,51 +119,84 @@ def backward(graph: Graph, values: list, tie: str = "split", m=SCALAR):
         raise UsageError(f"--tie must be one of {', '.join(TIES)}, not {tie!r}")
     ops, args, params = graph.ops, graph.args, graph.params
     n = len(ops)
-    # needs[i]: the node depends on an input variable (or is named), so its gradient means something
-    needs = [False] * n
-    named = set(graph.names.values())  # a named intermediate reports df/dname even if constant
-    for i, op in enumerate(ops):
-        needs[i] = op == "var" or i in named or (op != "const" and any(needs[a] for a in args[i]))
-    local_fn = {}
-    for op in set(ops):
-        row = GATES.get(op)
-        if row is not None:
-            local_fn[op] = partial(row.local, tie=tie) if row.pattern == "router" else row.local
+    # needs[i]: the node depends on an input variable, so its gradient means something
+    if "const" not in ops:  # every gate then depends on a variable (one C-speed scan)
+        needs = [True] * n
+    else:
+        named = set(graph.names.values())  # a named intermediate reports df/dname even if constant
+        needs = [op == "var" or i in named for i, op in enumerate(ops)]
+        for i, a in enumerate(args):
+            for k in a:  # leaves have no inputs
+                if needs[k]:
+                    needs[i] = True
+                    break
+    calls = _calls(ops, "local", tie)
+    scalar = m is SCALAR
+    # kinks are warned about point by point in scalar mode (batch mode counts rows itself)
+    kinks = {op: GATES[op].kink for op in calls if GATES[op].kink is not None} if scalar else {}
     grads: list = [0.0] * n
     locals_: list = [None] * n
     contribs: list = [None] * n
     warnings: list[str] = []
+    # live[i]: gradient reaches the node from the output (and it needs one)
     live = [False] * n
+    touched = [False] * n  # batch mode: the node's gradient array is set
     out = graph.output
-    live[out] = True
+    live[out] = needs[out]
     grads[out] = 1.0
     isfinite = math.isfinite
     for i in range(n - 1, -1, -1):
-        if not live[i] or not needs[i]:
+        if not live[i]:
             continue
         op = ops[i]
         if op == "var":
             continue
-        xs = [values[a] for a in args[i]]
-        row = GATES[op]
-        if row.kink is not None and m is SCALAR:
-            note = row.kink(*xs)
+        a, p, up = args[i], params[i], grads[i]
+        fn, variadic = calls[op]
+        if variadic:
+            loc = fn(m, values[i], *[values[k] for k in a], p=p)
+        elif len(a) == 2:
+            loc = fn(m, values[i], values[a[0]], values[a[1]], p)
+        else:
+            loc = fn(m, values[i], values[a[0]], p)
+        if kinks and op in kinks:
+            note = kinks[op](*[values[k] for k in a])
             if note:
-                if row.pattern == "router":
+                if GATES[op].pattern == "router":
                     note += f"; {_TIE_WORDS[tie]}"
                 warnings.append(f"{graph.label(i)}{graph.where(i)} {note}")
-        up = grads[i]
-        loc = local_fn[op](m, values[i], *xs, p=params[i])
         locals_[i] = loc
-        sent = tuple(lg * up for lg in loc)
-        contribs[i] = sent
-        for k, a in enumerate(args[i]):
-            if needs[a]:
-                live[a] = True
-                c = sent[k]
-                if m is SCALAR and not isfinite(c):
-                    raise MathError(_grad_message(graph, values, i, k, loc[k], up))
-                grads[a] += c
+        if scalar:
+            if len(a) == 2:  # the common case, unrolled: two wires down
+                n0, n1 = a
+                sent = contribs[i] = (loc[0] * up, loc[1] * up)
+                if needs[n0] and needs[n1] and isfinite(sent[0]) and isfinite(sent[1]):
+                    live[n0] = live[n1] = True
+                    grads[n0] += sent[0]
+                    grads[n1] += sent[1]
+                    continue
+            else:
+                sent = contribs[i] = tuple([lg * up for lg in loc])
+            for k, node in enumerate(a):
+                if needs[node]:
+                    live[node] = True
+                    c = sent[k]
+                    if not isfinite(c):
+                        raise MathError(_grad_message(graph, values, i, k, loc[k], up))
+                    grads[node] += c
+            continue
+        # arrays: a local gradient of exactly 1.0 (add, shift, ...) passes the upstream gradient
+        # on as it is, and the first gradient into a node is taken without a copy; sums are new
+        # arrays, never in place, since one array may be shared by several wires
+        sent = contribs[i] = tuple([up if lg.__class__ is float and lg == 1.0 else lg * up for lg in loc])
+        for node, c in zip(a, sent, strict=True):
+            if needs[node]:
+                live[node] = True
+                if touched[node]:
+                    grads[node] = grads[node] + c
+                else:
+                    grads[node] = c
+                    touched[node] = True
     return grads, locals_, contribs, warnings
 
 

@@ -132,7 +132,8 @@ class Gate:
 def _sigmoid(m, x):
     # stable on both sides: never exp of a large positive number
     e = m.exp(-m.abs(x))
-    return m.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    q = 1 / (1 + e)  # one division, shared by both sides (batch mode runs this on every point)
+    return m.where(x >= 0, q, e * q)
 
 
 def _softplus(m, x):

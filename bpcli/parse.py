@@ -1,9 +1,18 @@
-"""Text -> gate graph. Lark's LALR parser calls the `_Build` callbacks as it reduces each rule,
-so the graph is built during the parse, with no tree and no recursion: 10,000 nested brackets
-and 100,000-term sums parse on Lark's own stack."""
+"""Text -> gate graph. The `_Build` callbacks run as the LALR parser reduces each rule, so the
+graph is built during the parse, with no tree and no recursion: 10,000 nested brackets and
+100,000-term sums parse on the parser's own stack.
+
+grammar/bp.lark is the single source of truth. Lark compiles it into terminals and an LALR table
+(cached on disk, so a warm start reads a small pickle instead of analysing the grammar), and bp
+drives that table with a lean loop of its own (`_drive`): Lark's general-purpose lexer and
+parser loop cost ~5 us per token, about 3x bp's loop, which is most of the time on a
+100,000-term expression. tests/test_parse_fast.py checks both against each other.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -66,23 +75,27 @@ class _Build:
 
     def number(self, c):
         (tok,) = c
-        return self.g.const(float(tok), self._pos(tok))
+        return self.g.const(float(tok.value), (tok.line, tok.column))
 
     def name(self, c):
         (tok,) = c
-        s = str(tok)
-        if s in self.g.names:
-            return self.g.names[s]
+        s = tok.value
+        g = self.g
+        node = g.var_ids.get(s)  # the common case first: a variable seen before
+        if node is not None:
+            return node
+        if s in g.names:
+            return g.names[s]
         if s in CONSTANTS:
-            return self.g.const(CONSTANTS[s], self._pos(tok))
+            return g.const(CONSTANTS[s], (tok.line, tok.column))
         if s in FUNCTIONS:
             raise _Pending(f"'{s}' is a function: write {s}(...)", tok)
-        return self.g.var(s, self._pos(tok))
+        return g.var(s, (tok.line, tok.column))
 
     def call(self, c):
         tok, *args = c
         args = [a for a in args if a is not None]
-        s = str(tok)
+        s = tok.value
         op = FUNCTIONS.get(s)
         if op is None:
             hint = f" (to multiply, write {s}*(...))" if s not in FUNCTIONS else ""
@@ -96,9 +109,14 @@ class _Build:
         return self.g.gate(op, *args, pos=self._pos(tok))
 
     def _binary(op):
-        def build(self, c):
+        def build(self, c):  # the hot path of a long sum: Graph._add's appends, inlined
             left, tok, right = c
-            return self.g.gate(op, left, right, pos=self._pos(tok))
+            g = self.g
+            g.ops.append(op)
+            g.args.append((left, right))
+            g.params.append(None)
+            g.pos.append((tok.line, tok.column))
+            return len(g.ops) - 1
 
         return build
 
@@ -127,7 +145,7 @@ class _Build:
 
     def assign(self, c):
         tok, node = c
-        s = str(tok)
+        s = tok.value
         g = self.g
         if s in CONSTANTS:
             raise _Pending(f"'{s}' is a constant and cannot be assigned", tok)
@@ -155,20 +173,141 @@ class _Build:
         return self.g
 
 
+def _cache_file() -> str | bool:
+    """Where Lark keeps the compiled grammar: $XDG_CACHE_HOME/bp (or ~/.cache/bp); no cache at
+    all when that folder cannot be made or written (Lark keys the file by the grammar's hash)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "bp")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(folder, os.W_OK):
+        return False
+    return os.path.join(folder, "grammar.lark-cache")
+
+
 @lru_cache(maxsize=1)
-def _parser():
+def _lark():
+    """The Lark LALR parser for grammar/bp.lark, its callbacks bound to one `_Build` (parse()
+    resets the builder before each parse)."""
     from lark import Lark
 
     build = _Build()
-    # The callbacks are bound once, to this one builder; parse() resets it before each parse.
     parser = Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",
         transformer=build,
         maybe_placeholders=True,
+        cache=_cache_file(),
     )
     return parser, build
+
+
+class _Tok:
+    """A token: what the callbacks and error messages read (Lark's Token costs ~1 us to make)."""
+
+    __slots__ = ("type", "value", "start_pos", "line", "column")
+
+    def __init__(self, type_, value, start_pos, line, column):
+        self.type, self.value, self.start_pos, self.line, self.column = type_, value, start_pos, line, column
+
+
+class _Tables:
+    """Lark's compiled grammar in the shape the lean loop wants."""
+
+    def __init__(self, parser):
+        conf = parser.lexer_conf
+        # Lark's own terminal order (priority, then longest match first), as one regex
+        terms = sorted(
+            conf.terminals, key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
+        )
+        self.match = re.compile(
+            "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terms), conf.g_regex_flags
+        ).match
+        self.ignore = frozenset(conf.ignore)
+        self.newline_types = frozenset(t.name for t in terms if "\n" in t.pattern.to_regexp())
+        lalr = parser.parser.parser.parser  # frontend -> LALR_Parser -> _Parser
+        table, callbacks = lalr.parse_table, lalr.callbacks
+        self.start = table.start_states["start"]
+        self.end = table.end_states["start"]
+        # per state: {symbol: next state (shift, an int) | (size, callback or None, rule name) (reduce)}
+        self.states = {}
+        for state, row in table.states.items():
+            acts = {}
+            for sym, (action, arg) in row.items():
+                if action.name == "Shift":
+                    acts[sym] = arg
+                else:
+                    size = len(arg.expansion)
+                    # a ?rule with one kept child passes its child through unchanged: no call
+                    through = size == 1 and arg.options.expand1 and arg.alias is None
+                    acts[sym] = (size, None if through else callbacks[arg], arg.origin.name)
+            self.states[state] = acts
+        self.token_callbacks = {k: v for k, v in callbacks.items() if isinstance(k, str)}
+
+    def tokens(self, text):
+        """The tokens of `text` (ignored ones dropped), then the end marker."""
+        match, ignore, newline_types = self.match, self.ignore, self.newline_types
+        pos, line, line_start, end = 0, 1, 0, len(text)
+        while pos < end:
+            m = match(text, pos)
+            if m is None:
+                from lark.exceptions import UnexpectedCharacters
+
+                raise UnexpectedCharacters(text, pos, line, pos - line_start + 1)
+            kind, nxt = m.lastgroup, m.end()
+            if kind not in ignore:
+                yield _Tok(kind, m.group(), pos, line, pos - line_start + 1)
+            if kind in newline_types:
+                line += text.count("\n", pos, nxt)
+                line_start = text.rfind("\n", pos, nxt) + 1
+            pos = nxt
+        yield _Tok("$END", "", end, line, end - line_start + 1)
+
+
+def _drive(tables: _Tables, text: str):
+    """The LALR loop: shift each token, reduce by the table, call the rule's callback."""
+    states, end_state, token_callbacks = tables.states, tables.end, tables.token_callbacks
+    stack = [tables.start]
+    values: list = []
+    for tok in tables.tokens(text):
+        kind = tok.type
+        while True:
+            act = states[stack[-1]].get(kind)
+            if act is None:
+                from lark.exceptions import UnexpectedToken
+
+                expected = {s for s in states[stack[-1]] if s.isupper()}
+                raise UnexpectedToken(tok, expected)
+            if act.__class__ is int:  # shift
+                stack.append(act)
+                values.append(token_callbacks[kind](tok) if kind in token_callbacks else tok)
+                break
+            size, callback, rule = act
+            if callback is None:  # pass-through: the value stays, only the state changes
+                stack.pop()
+            else:
+                if size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del stack[-size:]
+                else:
+                    children = []
+                values.append(callback(children))
+            stack.append(states[stack[-1]][rule])
+            if kind == "$END" and stack[-1] == end_state:
+                return values[-1]
+
+
+@lru_cache(maxsize=1)
+def _tables():
+    parser, build = _lark()
+    try:
+        return _Tables(parser), build
+    except (AttributeError, KeyError, TypeError):  # a Lark whose internals moved: use its own loop
+        return None, build
 
 
 def parse(source: str) -> Graph:
@@ -176,15 +315,27 @@ def parse(source: str) -> Graph:
 
     Raises BpSyntaxError (exit 2) with the line and column of the first problem.
     """
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
     if not source.strip():
         # nothing to point a caret at: one line, no echo of a blank expression
         raise UsageError("the expression is empty")
-    parser, build = _parser()
+    tables, build = _tables()
+    if tables is None:
+        return _parse_with_lark(source)
+    return _parse_with(lambda: _drive(tables, source), build, source)
+
+
+def _parse_with_lark(source: str) -> Graph:
+    """The same parse through Lark's own lexer and LALR loop (the reference for tests)."""
+    parser, build = _lark()
+    return _parse_with(lambda: parser.parse(source), build, source)
+
+
+def _parse_with(run, build: _Build, source: str) -> Graph:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
     build.reset(source)
     try:
-        parser.parse(source)
+        run()
     except _Pending as e:
         raise BpSyntaxError(e.message, source, e.token.line, e.token.column) from None
     except UnexpectedCharacters as e:
@@ -198,7 +349,7 @@ def parse(source: str) -> Graph:
             what = "unexpected end of expression"
         else:
             line, col = tok.line, tok.column
-            what = f"unexpected {str(tok)!r}" if tok.type != "NEWLINE" else "unexpected end of line"
+            what = f"unexpected {tok.value!r}" if tok.type != "NEWLINE" else "unexpected end of line"
         hint = f"; expected {', '.join(expected[:6])}" if expected else ""
         raise BpSyntaxError(what + hint, source, line, col) from None
     except UnexpectedInput as e:  # pragma: no cover - any other Lark parse error

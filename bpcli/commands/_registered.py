@@ -6,4 +6,5 @@ from . import explain  # noqa: F401
 from . import gradcheck  # noqa: F401
 from . import descend  # noqa: F401
 from . import fit  # noqa: F401
+from . import plot  # noqa: F401
 # isort: on

@@ -1,0 +1,483 @@
+"""bp against the tools a user would pick instead, on the same work, in one run.
+
+    python bench/run.py            # the full run (~5-10 minutes on 2 cores)
+    python bench/run.py --quick    # fewer repeats and sizes, for a smoke test
+    python bench/run.py --readme   # also copy the tables into README.md
+
+Peers: SymPy (parse + diff + evalf; lambdify for batch), micrograd, PyTorch CPU autograd (one
+thread), JAX where installed; floors `python -c pass` and `python -c "import typer"`. A peer that
+is not installed is reported as such; one that fails (RecursionError, time-out, crash) is
+reported as failing at that size. bp reads the expression as text (it has to parse it); the
+peers that cannot parse get their graph built by Python code from the same numbers, which only
+favours them.
+
+Results: bench/results.md (Markdown tables: median seconds, and each peer's time / bp's time).
+Timing is wall clock, median of repeated runs, commands interleaved so load hits all alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from workloads import (  # noqa: E402
+    LECTURE,
+    peer_script,
+    random_tree,
+    sigmoid_nest,
+    wide_sum,
+)
+
+PY = sys.executable
+BP = [str(Path(PY).with_name("bp"))] if Path(PY).with_name("bp").exists() else [PY, "-m", "bpcli"]
+
+
+def have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+class Failed(str):
+    """A cell that did not produce a time: 'time-out', 'RecursionError', 'not installed', ..."""
+
+
+def run_once(cmd, stdin_file=None, timeout=60.0):
+    """Wall time of one command, or Failed(reason)."""
+    stdin = open(stdin_file, "rb") if stdin_file else subprocess.DEVNULL
+    t = time.perf_counter()
+    try:
+        p = subprocess.run(
+            cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return Failed(f"time-out (>{timeout:.0f} s)")
+    finally:
+        if stdin_file:
+            stdin.close()
+    dt = time.perf_counter() - t
+    if p.returncode != 0:
+        err = p.stderr.decode(errors="replace").strip().splitlines()
+        last = err[-1] if err else f"exit {p.returncode}"
+        for word in ("RecursionError", "MemoryError", "Segmentation"):
+            if word in p.stderr.decode(errors="replace"):
+                return Failed(word)
+        return Failed(f"fails: {last[:60]}" if p.returncode > 0 else f"crash (signal {-p.returncode})")
+    return dt
+
+
+def measure(commands: dict, repeat: int, timeout: float) -> dict:
+    """{name: median seconds | Failed} for {name: (cmd, stdin_file)}, runs interleaved."""
+    times: dict = {name: [] for name in commands}
+    failed: dict = {}
+    for _ in range(repeat):
+        for name, (cmd, stdin_file) in commands.items():
+            if name in failed:
+                continue
+            r = run_once(cmd, stdin_file, timeout)
+            if isinstance(r, Failed):
+                failed[name] = r
+            else:
+                times[name].append(r)
+    return {name: failed.get(name) or statistics.median(times[name]) for name in commands}
+
+
+def cell(t, ref=None) -> str:
+    if isinstance(t, Failed) or t is None:
+        return t or "—"
+    text = f"{t * 1000:.1f} ms" if t < 0.01 else f"{t * 1000:.0f} ms" if t < 1 else f"{t:.2f} s"
+    if ref is not None and not isinstance(ref, Failed) and ref:
+        text += f" ({t / ref:.2f}x)"
+    return text
+
+
+def table(title: str, sizes: list, rows: dict, ref: str = "bp", note: str = "") -> str:
+    """Markdown: one row per tool, one column per size; (Nx) = that tool's time / bp's time."""
+    head = f"### {title}\n\n" + (note + "\n\n" if note else "")
+    head += "| tool | " + " | ".join(str(s) for s in sizes) + " |\n"
+    head += "| --- |" + " --- |" * len(sizes) + "\n"
+    for tool, by_size in rows.items():
+        cells = [cell(by_size.get(s), None if tool == ref else rows.get(ref, {}).get(s)) for s in sizes]
+        head += f"| {tool} | " + " | ".join(cells) + " |\n"
+    return head
+
+
+# -- workloads ------------------------------------------------------------------------------------
+
+
+def cold_start(work: Path, repeat: int) -> tuple[str, dict]:
+    sympy_job = (
+        "import sympy as s; x, y, z = s.symbols('x y z'); f = s.sympify('(x+y)*z'); "
+        "v = {x: -2, y: 5, z: -4}; print(f.subs(v).evalf(), [s.diff(f, t).subs(v).evalf() for t in (x, y, z)])"
+    )
+    cmds = {
+        "python -c pass": ([PY, "-c", "pass"], None),
+        'python -c "import typer"': ([PY, "-c", "import typer"], None),
+        'python -c "import typer, lark"': ([PY, "-c", "import typer, lark"], None),
+        "bp eval (x+y)*z --format json": (
+            [*BP, "eval", "(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4", "--format", "json"],
+            None,
+        ),
+        "bp eval <sigmoid neuron> --format json": (
+            [*BP, "eval", LECTURE["neuron"][0], *LECTURE["neuron"][1], "--format", "json"],
+            None,
+        ),
+        "bp eval (x+y)*z --format plain": (
+            [*BP, "eval", "(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4", "--format", "plain"],
+            None,
+        ),
+        "SymPy one-liner (same job)": ([PY, "-c", sympy_job], None),
+    }
+    if have("torch"):
+        torch_job = (
+            "import torch; x, y, z = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (-2., 5., -4.)); "
+            "f = (x + y) * z; f.backward(); print(f.item(), x.grad.item(), y.grad.item(), z.grad.item())"
+        )
+        cmds["PyTorch one-liner (same job)"] = ([PY, "-c", torch_job], None)
+    res = measure(cmds, repeat, timeout=60)
+    bp = res["bp eval (x+y)*z --format json"]
+    out = "### Cold start: the lecture's examples, one process each\n\n| command | median | / bp |\n| --- | --- | --- |\n"
+    for name, t in res.items():
+        ratio = f"{t / bp:.2f}x" if not isinstance(t, Failed) else ""
+        out += f"| {name} | {cell(t)} | {ratio} |\n"
+    floor, sym = res['python -c "import typer, lark"'], res["SymPy one-liner (same job)"]
+    verdict = {
+        "bp_json": bp,
+        "floor_typer_lark": floor,
+        "ratio_to_floor": bp / floor,
+        "ratio_to_sympy": bp / sym if not isinstance(sym, Failed) else None,
+    }
+    return out, verdict
+
+
+def in_process_breakdown(source: str, bindings: dict, repeat: int) -> dict:
+    """bp's own phases in this process: syntax-only parse, parse + graph build, forward, backward."""
+    from lark import Lark
+
+    from bpcli.engine import backward, check_bindings, forward
+    from bpcli.parse import _drive, _lark, _Tables, parse
+
+    class Null:
+        """A transformer whose every callback does nothing: Lark's table, no graph."""
+
+        def __getattr__(self, name):
+            if name.startswith("__") or name.isupper():  # rules only: no per-token callbacks
+                raise AttributeError(name)
+            return lambda children: None
+
+    parser, _ = _lark()
+    null_tables = _Tables(
+        Lark(parser.source_grammar, parser="lalr", transformer=Null(), maybe_placeholders=True)
+    )
+    best = {}
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        _drive(null_tables, source)
+        t1 = time.perf_counter()
+        g = parse(source)
+        t2 = time.perf_counter()
+        check_bindings(g, bindings)
+        t3 = time.perf_counter()
+        values = forward(g, bindings)
+        t4 = time.perf_counter()
+        backward(g, values)
+        t5 = time.perf_counter()
+        phases = (("syntax", t1 - t0), ("parse+build", t2 - t1), ("check", t3 - t2), ("forward", t4 - t3))
+        for k, v in (*phases, ("backward", t5 - t4)):
+            best[k] = min(best.get(k, v), v)
+    best["build"] = max(best["parse+build"] - best["syntax"], 0.0)
+    return best
+
+
+def graphs(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
+    out, verdict = "", {}
+    suites = [
+        ("Wide sum x0*w0 + x1*w1 + ... (terms)", "wide", [1000, 10000] if quick else [1000, 10000, 100000]),
+        ("Sigmoid nest sigmoid(sigmoid(...x)) (depth)", "nest", [100, 1000] if quick else [100, 1000, 10000]),
+        ("Random mixed tree of + - * / ^2 relu (gates)", "tree", [1000] if quick else [1000, 10000]),
+    ]
+    for title, kind, sizes in suites:
+        rows: dict = {}
+        phases: dict = {}
+        for n in sizes:
+            if kind == "wide":
+                source, bindings = wide_sum(n)
+            elif kind == "nest":
+                source, bindings = sigmoid_nest(n)
+            else:
+                source, bindings = random_tree(n, random.Random(n))
+            expr = work / f"{kind}{n}.txt"
+            expr.write_text(source)
+            vars_file = work / f"{kind}{n}.json"
+            vars_file.write_text(json.dumps(bindings))
+            cmds = {"bp": ([*BP, "eval", "-", "--vars", str(vars_file), "--format", "plain"], str(expr))}
+            for peer, module in (
+                ("SymPy", "sympy"),
+                ("micrograd", "micrograd"),
+                ("PyTorch", "torch"),
+                ("JAX", "jax"),
+            ):
+                if not have(module):
+                    rows.setdefault(peer, {})[n] = Failed("not installed")
+                    continue
+                if (
+                    rows.get(peer, {}).get(sizes[sizes.index(n) - 1] if sizes.index(n) else None).__class__
+                    is Failed
+                ):
+                    rows[peer][n] = Failed("skipped (failed smaller)")
+                    continue
+                if peer == "micrograd" and kind == "nest":
+                    rows.setdefault(peer, {})[n] = Failed("no exp in micrograd")
+                    continue
+                script = work / f"{kind}{n}_{module}.py"
+                script.write_text(peer_script(module, kind, n, str(vars_file), str(expr)))
+                cmds[peer] = ([PY, str(script)], None)
+            timeout = 60 if n >= 10000 else 30
+            res = measure(cmds, 3 if n >= 100000 else repeat, timeout)
+            for tool, t in res.items():
+                rows.setdefault(tool, {})[n] = t
+            phases[n] = in_process_breakdown(source, bindings, 3)
+        order = ["bp", "SymPy", "micrograd", "PyTorch", "JAX"]
+        rows = {k: rows[k] for k in order if k in rows}
+        out += table(title + ", end to end", sizes, rows) + "\n"
+        out += (
+            f"bp's phases in-process ({title.split(' (')[0].lower()}), best of runs; syntax only = the LALR"
+            " loop with do-nothing callbacks, graph build = the full parse minus that:\n\n"
+            "| size | syntax only | graph build | binding check | forward | backward"
+            " | (build+fwd+bwd)/syntax | bwd/fwd |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        )
+        for n, p in phases.items():
+            engine = p["build"] + p["forward"] + p["backward"]
+            out += (
+                f"| {n} | {cell(p['syntax'])} | {cell(p['build'])} | {cell(p['check'])} | {cell(p['forward'])}"
+                f" | {cell(p['backward'])} | {engine / p['syntax']:.2f} | {p['backward'] / max(p['forward'], 1e-9):.2f} |\n"
+            )
+        out += "\n"
+        verdict[kind] = {"rows": rows, "phases": phases, "sizes": sizes}
+    return out, verdict
+
+
+def batch(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
+    import numpy as np
+
+    from bpcli.batch import run
+    from bpcli.parse import parse
+
+    expr = LECTURE["batch"]
+    sizes = [1000, 100000] if quick else [1000, 100000, 1000000]
+    rows: dict = {}
+    graph = parse(expr)
+    peers = {}
+    if have("torch"):
+        peers["PyTorch (1 thread)"] = _torch_batch
+    peers["NumPy by hand"] = _numpy_batch
+    if have("sympy"):
+        peers["SymPy lambdify"] = _sympy_batch()
+    if have("jax"):
+        peers["JAX (jit)"] = _jax_batch()
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        x, y = rng.normal(size=n), rng.normal(size=n)
+        fns = {"bp": lambda x=x, y=y: run(graph, {"x": x, "y": y}, {})}
+        fns.update({k: (lambda f=f, x=x, y=y: f(x, y)) for k, f in peers.items()})
+        times: dict = {k: [] for k in fns}
+        for f in fns.values():
+            f()  # warm up: allocator, caches, JIT
+        for _ in range(max(repeat, 5)):
+            for k, f in fns.items():
+                t = time.perf_counter()
+                f()
+                times[k].append(time.perf_counter() - t)
+        for k in fns:
+            rows.setdefault(k, {})[n] = statistics.median(times[k])
+    out = table(
+        f"Batch value + gradient of {expr}, in-process on arrays (points)",
+        sizes,
+        rows,
+        note="Median of repeated calls after one warm-up call; bp is `bpcli.batch.run` (forward, backward, row checks).",
+    )
+    # the CLI end to end on a CSV file
+    cli_rows: dict = {"bp eval --csv": {}}
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        path = work / f"points{n}.csv"
+        with open(path, "w") as f:
+            f.write(
+                "x,y\n"
+                + "\n".join(
+                    f"{a!r},{b!r}"
+                    for a, b in zip(rng.normal(size=n).tolist(), rng.normal(size=n).tolist(), strict=True)
+                )
+                + "\n"
+            )
+        res = measure({"bp eval --csv": ([*BP, "eval", expr, "--csv", str(path)], None)}, 3, 60)
+        cli_rows["bp eval --csv"][n] = res["bp eval --csv"]
+    out += "\n" + table("bp eval EXPR --csv FILE, end to end (rows; CSV in, CSV out)", sizes, cli_rows) + "\n"
+    return out, {"rows": rows, "cli": cli_rows, "sizes": sizes}
+
+
+def _torch_batch(x, y):
+    import torch
+
+    torch.set_num_threads(1)
+    X = torch.from_numpy(x).requires_grad_()
+    Y = torch.from_numpy(y).requires_grad_()
+    f = (X + torch.sigmoid(Y)) / (torch.sigmoid(X) + (X + Y) ** 2)
+    f.backward(torch.ones_like(f))
+    return f.detach().numpy(), X.grad.numpy(), Y.grad.numpy()
+
+
+def _numpy_batch(x, y):
+    import numpy as np
+
+    sx, sy = 1 / (1 + np.exp(-x)), 1 / (1 + np.exp(-y))
+    num, s = x + sy, x + y
+    den = sx + s * s
+    f = num / den
+    dnum, dden = 1 / den, -f / den
+    dx = dnum + dden * (sx * (1 - sx) + 2 * s)
+    dy = dnum * sy * (1 - sy) + dden * 2 * s
+    return f, dx, dy
+
+
+def _sympy_batch():
+    import sympy as s
+
+    x, y = s.symbols("x y")
+    f = s.sympify("(x+1/(1+exp(-y)))/(1/(1+exp(-x))+(x+y)**2)")
+    fn = s.lambdify((x, y), [f, s.diff(f, x), s.diff(f, y)], "numpy")
+    return fn
+
+
+def _jax_batch():  # pragma: no cover - JAX is optional
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+
+    def f(x, y):
+        return (x + jax.nn.sigmoid(y)) / (jax.nn.sigmoid(x) + (x + y) ** 2)
+
+    vg = jax.jit(lambda x, y: (f(x, y), jax.grad(lambda a, b: f(a, b).sum(), argnums=(0, 1))(x, y)))
+    return lambda x, y: jax.block_until_ready(vg(x, y))
+
+
+# -- the report -------------------------------------------------------------------------------------
+
+
+def verdicts(cold: dict, graph: dict, batch_v: dict) -> str:
+    lines = ["### Done means, measured in this run\n"]
+    ok = lambda b: "PASS" if b else "FAIL"
+    r1, r2 = cold["ratio_to_floor"], cold["ratio_to_sympy"]
+    lines.append(
+        f"1. Cold start: bp {cell(cold['bp_json'])} = {r1:.2f}x `import typer, lark` (goal <= 1.2x): {ok(r1 <= 1.2)};"
+        + (
+            f" {r2:.2f}x the SymPy one-liner (goal <= 0.33x): {ok(r2 <= 1 / 3)}"
+            if r2
+            else " SymPy not measured"
+        )
+    )
+    wide = graph.get("wide")
+    if wide and 100000 in wide["sizes"]:
+        rows, p = wide["rows"], wide["phases"][100000]
+        bp = rows["bp"][100000]
+        beats = []
+        for peer in ("PyTorch", "micrograd"):
+            t = rows.get(peer, {}).get(100000)
+            if isinstance(t, Failed):
+                beats.append(f"{peer} {t} (bp wins)")
+            else:
+                beats.append(f"{peer} {cell(t)} = {t / bp:.2f}x bp: {ok(t > bp)}")
+        scale = bp / rows["bp"][10000]
+        engine = p["build"] + p["forward"] + p["backward"]
+        lines.append(
+            f"2. Wide sum 1e5: bp {cell(bp)}; "
+            + "; ".join(beats)
+            + f". 1e4 -> 1e5 costs {scale:.1f}x (goal <= 12x):"
+            f" {ok(scale <= 12)}. Build + forward + backward = {engine / p['syntax']:.2f}x the syntax-only parse"
+            f" (goal <= 0.5): {ok(engine <= 0.5 * p['syntax'])}; backward = {p['backward'] / p['forward']:.2f}x forward"
+            f" (goal <= 3x): {ok(p['backward'] <= 3 * p['forward'])}."
+        )
+    big = max(batch_v["sizes"])
+    bp_b = batch_v["rows"]["bp"][big]
+    torch_b = batch_v["rows"].get("PyTorch (1 thread)", {}).get(big)
+    cli = batch_v["cli"]["bp eval --csv"][big]
+    text = f"3. Batch at {big} points: bp {cell(bp_b)}"
+    if torch_b is not None:
+        text += (
+            f" = {bp_b / torch_b:.2f}x PyTorch's {cell(torch_b)} (goal <= 1.5x): {ok(bp_b <= 1.5 * torch_b)}"
+        )
+    if not isinstance(cli, Failed):
+        text += f"; `bp eval --csv` on {big} rows: {cell(cli)} (goal <= 3 s): {ok(cli <= 3)}."
+    lines.append(text)
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats and sizes (a smoke test)")
+    ap.add_argument("--out", default=str(HERE / "results.md"), help="where to write the Markdown tables")
+    ap.add_argument("--readme", action="store_true", help="also put the tables into README.md")
+    args = ap.parse_args()
+    repeat = 3 if args.quick else 7
+    started = time.perf_counter()
+    versions = []
+    for mod in ("bpcli", "lark", "typer", "numpy", "sympy", "micrograd", "torch", "jax"):
+        if have(mod):
+            try:
+                from importlib.metadata import version
+
+                versions.append(f"{mod} {version(mod)}")
+            except Exception:  # noqa: BLE001 - a version is only a label here
+                versions.append(mod)
+        else:
+            versions.append(f"{mod} not installed")
+    with tempfile.TemporaryDirectory(prefix="bp-bench-") as tmp:
+        work = Path(tmp)
+        # an installed bp has its bytecode compiled by pip, as typer and lark do; a source checkout
+        # run with PYTHONDONTWRITEBYTECODE would otherwise compile bp's modules on every start
+        import bpcli
+
+        subprocess.run([PY, "-m", "compileall", "-q", str(Path(bpcli.__file__).parent)], check=True)
+        # one untimed run fills bp's grammar cache, as any second use of bp would
+        subprocess.run(
+            [*BP, "eval", "x", "--x", "1", "--format", "plain"], stdout=subprocess.DEVNULL, check=True
+        )
+        cold_md, cold_v = cold_start(work, 5 if args.quick else 31)
+        graph_md, graph_v = graphs(work, args.quick, repeat // 2 + 1)
+        batch_md, batch_v = batch(work, args.quick, repeat)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    header = (
+        f"Measured {datetime.date.today()} by `python bench/run.py{' --quick' if args.quick else ''}` on"
+        f" {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; load average at the end"
+        f" {load[0]:.2f}; {', '.join(versions)}. Times are wall clock (median); (Nx) = that tool's time / bp's."
+        f" The whole run took {time.perf_counter() - started:.0f} s.\n"
+    )
+    report = "\n".join([header, verdicts(cold_v, graph_v, batch_v), cold_md, graph_md, batch_md])
+    Path(args.out).write_text("# bp benchmark\n\n" + report)
+    print(report)
+    if args.readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+        if start in text and end in text:
+            before, rest = text.split(start, 1)
+            after = rest.split(end, 1)[1]
+            readme.write_text(before + start + "\n" + report + end + after)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
