@@ -158,12 +158,12 @@ def cold_start(work: Path, repeat: int) -> tuple[str, dict]:
     pair = measure(
         {k: cmds[k] for k in ('python -c "import typer, lark"', "bp eval (x+y)*z --format json")}, repeat, 60
     )
-    bp = pair["bp eval (x+y)*z --format json"]
+    bp, floor = pair["bp eval (x+y)*z --format json"], pair['python -c "import typer, lark"']
     out += (
         f"\nThe goal's pair on its own ({repeat} alternating rounds): bp {cell(bp)},"
-        f" `import typer, lark` {cell(pair['python -c "import typer, lark"'])}.\n"
+        f" `import typer, lark` {cell(floor)}.\n"
     )
-    floor, sym = pair['python -c "import typer, lark"'], res["SymPy one-liner (same job)"]
+    sym = res["SymPy one-liner (same job)"]
     verdict = {
         "bp_json": bp,
         "floor_typer_lark": floor,
