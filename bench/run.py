@@ -163,7 +163,9 @@ def cold_start(work: Path, repeat: int) -> tuple[str, dict]:
         f"\nThe goal's pair on its own ({repeat} alternating rounds): bp {cell(bp)},"
         f" `import typer, lark` {cell(floor)}.\n"
     )
-    sym = res["SymPy one-liner (same job)"] / res["bp eval (x+y)*z --format json"] * bp  # table's ratio
+    sym = res["SymPy one-liner (same job)"]
+    if not isinstance(sym, Failed):  # the SymPy goal is a ratio within the table above
+        sym = sym / res["bp eval (x+y)*z --format json"] * bp
     verdict = {
         "bp_json": bp,
         "floor_typer_lark": floor,
