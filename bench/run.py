@@ -151,7 +151,7 @@ def cold_start(work: Path, repeat: int) -> tuple[str, dict]:
     bp = res["bp eval (x+y)*z --format json"]
     out = "### Cold start: the lecture's examples, one process each\n\n| command | median | / bp |\n| --- | --- | --- |\n"
     for name, t in res.items():
-        ratio = f"{t / bp:.2f}x" if not isinstance(t, Failed) else ""
+        ratio = f"{t / bp:.2f}x" if not isinstance(t, Failed) and not isinstance(bp, Failed) else ""
         out += f"| {name} | {cell(t)} | {ratio} |\n"
     # The goal's pair, again on its own: rounds of just these two, so that the heavy peers
     # (PyTorch's 1.6 s import) run nowhere near them

@@ -22,6 +22,24 @@ app = typer.Typer(
 
 _FREE_WORDS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
+# Options several commands share, declared once.
+VARS_OPTION = typer.Option(
+    None, "--vars", metavar="FILE", help="Bind variables from a JSON object or name=value lines."
+)
+TIE_OPTION = typer.Option("split", "--tie", help="Gradient at a max/min tie: split | first | both.")
+
+
+def one_of(option: str, value: str, choices) -> None:
+    """A UsageError unless `value` is one of `choices` (for --format, --tie, ...)."""
+    if value not in choices:
+        raise UsageError(f"{option} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def warn(messages) -> None:
+    """Each warning as one `bp: warning:` line on standard error."""
+    for message in messages:
+        print(f"bp: warning: {message}", file=sys.stderr)
+
 
 def _version(value: bool) -> None:
     if value:
@@ -93,11 +111,9 @@ def eval_cmd(
     expand: bool = typer.Option(
         False, "--expand", help="Decompose composite gates into the lecture's primitive gates."
     ),
-    tie: str = typer.Option("split", "--tie", help="Gradient at a max/min tie: split | first | both."),
+    tie: str = TIE_OPTION,
     graph: bool = typer.Option(False, "--graph", help="With --format json: include the annotated graph."),
-    vars_file: str | None = typer.Option(
-        None, "--vars", metavar="FILE", help="Bind variables from a JSON object or name=value lines."
-    ),
+    vars_file: str | None = VARS_OPTION,
     steps: bool = typer.Option(False, "--steps", help="Staged code: forward, then the chain rule backward."),
     compare: bool = typer.Option(False, "--compare", help="Composite gates beside their expansion."),
     out_file: str | None = typer.Option(None, "--out", metavar="FILE", help="Also draw FILE.svg or .png."),
@@ -123,10 +139,8 @@ def eval_cmd(
 ) -> None:
     from .engine import TIES, evaluate
 
-    if format not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
-    if tie not in TIES:
-        raise UsageError(f"--tie must be one of {', '.join(TIES)}, not {tie!r}")
+    one_of("--format", format, FORMATS)
+    one_of("--tie", tie, TIES)
     from .views.show import check_view
 
     check_view(format, steps, compare, out_file)
@@ -145,8 +159,7 @@ def eval_cmd(
     if wrt is not None and wrt not in result.graph.var_ids and wrt not in result.graph.names:
         have = ", ".join([*result.graph.var_ids, *result.graph.names]) or "none"
         raise UsageError(f"--wrt {wrt}: not a variable of the expression (its variables: {have})")
-    for w in result.warnings:
-        print(f"bp: warning: {w}", file=sys.stderr)
+    warn(result.warnings)
     out = sys.stdout
     if out_file is not None:
         from .views.dot import write_image

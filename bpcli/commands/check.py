@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, app, gather
+from ..cli import _FREE_WORDS, TIE_OPTION, VARS_OPTION, app, gather, one_of, warn
 from ..errors import CheckFailed, UsageError
 
 FORMATS = ("rich", "plain", "json")
@@ -60,21 +60,18 @@ def check_cmd(
         None, "--atol", help="Absolute tolerance instead of the rounding rule."
     ),
     format: str = typer.Option("rich", "--format", help="rich | plain | json"),
-    tie: str = typer.Option("split", "--tie", help="Gradient at a max/min tie: split | first | both."),
-    vars_file: str | None = typer.Option(
-        None, "--vars", metavar="FILE", help="Bind variables from a JSON object or name=value lines."
-    ),
+    tie: str = TIE_OPTION,
+    vars_file: str | None = VARS_OPTION,
 ) -> None:
     from .. import check as lib
     from ..views import check as view
 
-    if format not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
+    one_of("--format", format, FORMATS)
     if file is not None:
         if words or expect or vars_file:
             raise UsageError("--file grades a problem set: give no expression, bindings or --expect with it")
         result = lib.check_file(file, rtol=rtol, atol=atol)
-        _warn(w for g in result.graded for w in g.report.warnings)
+        warn(w for g in result.graded for w in g.report.warnings)
         if format == "json":
             sys.stdout.write(view.set_json(result))
         elif format == "plain":
@@ -89,7 +86,7 @@ def check_cmd(
     source, bindings = gather(words or [], vars_file)
     answers = [lib.parse_expect(e) for e in expect or []]
     report = lib.check(source, bindings, answers, rtol=rtol, atol=atol, tie=tie)
-    _warn(report.warnings)
+    warn(report.warnings)
     if format == "json":
         sys.stdout.write(view.as_json(report))
     elif format == "plain":
@@ -99,8 +96,3 @@ def check_cmd(
     if not report.passed:
         wrong = ", ".join(a.name for a in report.answers if not a.right)
         raise CheckFailed(f"{len(report.answers) - report.right} of {len(report.answers)} wrong: {wrong}")
-
-
-def _warn(warnings) -> None:
-    for w in warnings:
-        print(f"bp: warning: {w}", file=sys.stderr)

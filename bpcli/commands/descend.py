@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, app, gather
+from ..cli import _FREE_WORDS, TIE_OPTION, VARS_OPTION, app, gather, one_of, warn
 from ..errors import MathError, UsageError
 
 DESCEND_HELP = """Minimise EXPR by gradient descent, using bp's own forward and backward passes.
@@ -48,20 +48,16 @@ def descend_cmd(
     every: int | None = typer.Option(
         None, "--every", help="Keep every k-th step in the trace (default: json 1, rich about 1000 points)."
     ),
-    tie: str = typer.Option("split", "--tie", help="Gradient at a max/min tie: split | first | both."),
+    tie: str = TIE_OPTION,
     format: str = typer.Option("rich", "--format", help="rich | json"),
-    vars_file: str | None = typer.Option(
-        None, "--vars", metavar="FILE", help="Bind variables from a JSON object or name=value lines."
-    ),
+    vars_file: str | None = VARS_OPTION,
 ) -> None:
     from ..descend import descend
     from ..engine import TIES
     from ..views.training import descent_json, print_descent, progress
 
-    if format not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
-    if tie not in TIES:
-        raise UsageError(f"--tie must be one of {', '.join(TIES)}, not {tie!r}")
+    one_of("--format", format, FORMATS)
+    one_of("--tie", tie, TIES)
     if not words:
         raise UsageError('no expression given (try: bp descend "(x-3)^2 + (y+1)^2" --x 0 --y 0)')
     source, bindings = gather(words, vars_file)
@@ -80,8 +76,7 @@ def descend_cmd(
             tie=tie,
             on_step=advance,
         )
-    for w in d.warnings:
-        print(f"bp: warning: {w}", file=sys.stderr)
+    warn(d.warnings)
     if format == "json":
         sys.stdout.write(descent_json(d))
     else:

@@ -6,8 +6,7 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, app, gather
-from ..errors import UsageError
+from ..cli import _FREE_WORDS, TIE_OPTION, VARS_OPTION, app, gather, one_of, warn
 
 FORMATS = ("rich", "plain", "json", "latex")
 
@@ -45,20 +44,16 @@ def explain_cmd(
     ),
     max_paths: int = typer.Option(64, "--max-paths", help="List paths up to this many, else use adjoints."),
     format: str = typer.Option("rich", "--format", help="rich | plain | json | latex"),
-    tie: str = typer.Option("split", "--tie", help="Gradient at a max/min tie: split | first | both."),
-    vars_file: str | None = typer.Option(
-        None, "--vars", metavar="FILE", help="Bind variables from a JSON object or name=value lines."
-    ),
+    tie: str = TIE_OPTION,
+    vars_file: str | None = VARS_OPTION,
 ) -> None:
     from ..explain import explain
     from ..views import explain as view
 
-    if format not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
+    one_of("--format", format, FORMATS)
     source, bindings = gather(words or [], vars_file)
     e = explain(source, bindings, wrt, max_paths=max_paths, tie=tie)
-    for w in e.result.warnings:
-        print(f"bp: warning: {w}", file=sys.stderr)
+    warn(e.result.warnings)
     if format == "json":
         sys.stdout.write(view.as_json(e))
     elif format == "latex":

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, app, gather
+from ..cli import _FREE_WORDS, app, gather, one_of
 from ..errors import UsageError
 
 FIT_HELP = """Fit a one-hidden-layer neural network to samples of TARGET, a formula of one variable:
@@ -55,8 +55,7 @@ def fit_cmd(
     from ..fit import fit, parse_hidden, parse_range
     from ..views.training import fit_json, print_fit, print_sweep, progress
 
-    if format not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
+    one_of("--format", format, FORMATS)
     lo, hi = parse_range(range_)
     sizes = parse_hidden(hidden)
     sweep = "," in hidden

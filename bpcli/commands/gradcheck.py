@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, app, gather
-from ..errors import CheckFailed, UsageError
+from ..cli import _FREE_WORDS, VARS_OPTION, app, gather, one_of, warn
+from ..errors import CheckFailed
 
 FORMATS = ("rich", "plain", "json")
 
@@ -51,19 +51,15 @@ def gradcheck_cmd(
     threshold: float = typer.Option(1e-7, "--threshold", help="Fail past this relative error."),
     wrt: list[str] | None = typer.Option(None, "--wrt", help="Check only this input (repeatable)."),
     format: str = typer.Option("rich", "--format", help="rich | plain | json"),
-    vars_file: str | None = typer.Option(
-        None, "--vars", metavar="FILE", help="Bind variables from a JSON object or name=value lines."
-    ),
+    vars_file: str | None = VARS_OPTION,
 ) -> None:
     from ..gradcheck import gradcheck
     from ..views import gradcheck as view
 
-    if format not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {format!r}")
+    one_of("--format", format, FORMATS)
     source, bindings = gather(words or [], vars_file)
     report = gradcheck(source, bindings, h=h, threshold=threshold, wrt=wrt)
-    for w in report.warnings:
-        print(f"bp: warning: {w}", file=sys.stderr)
+    warn(report.warnings)
     for c in report.inputs:
         if c.kink:
             print(f"bp: warning: gradcheck {c.name}: {c.kink}", file=sys.stderr)

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, app, gather
+from ..cli import _FREE_WORDS, VARS_OPTION, app, gather
 from ..errors import MathError, UsageError
 
 PLOT_HELP = """Plot EXPR and its derivative along one variable, in the terminal.
@@ -74,9 +74,7 @@ def plot_cmd(
     height: int | None = typer.Option(
         None, "--height", help="Plot height in rows (default: from the terminal)."
     ),
-    vars_file: str | None = typer.Option(
-        None, "--vars", metavar="FILE", help="Bind variables from a JSON object or name=value lines."
-    ),
+    vars_file: str | None = VARS_OPTION,
 ) -> None:
     import os
     import shutil
