@@ -6,7 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("pydantic", "numpy", "rich", "plotext")
+# bp eval does not even load the other commands (bpcli.commands._registered)
+HEAVY = ("pydantic", "numpy", "rich", "plotext", "bpcli.commands._registered")
 
 PROBE = """
 import io, sys
