@@ -14,20 +14,26 @@ _ASSIGN = re.compile(rf"^({_NAME})=(.*)$", re.S)
 _OPTION = re.compile(rf"^--({_NAME})(?:=(.*))?$", re.S)
 
 
+def _shown(text) -> str:
+    """A value as a message quotes it: cut short, so a bad file does not flood the terminal."""
+    r = repr(text)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
 def number(name: str, text) -> float:
     """A binding's value as a finite IEEE double, or a UsageError naming the variable."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise UsageError(f"the value of '{name}' is not a number: {text!r}")
+        raise UsageError(f"the value of '{name}' is not a number: {_shown(text)}")
     if isinstance(text, str):
         cleaned = text.strip().replace("\u2212", "-")
         try:
             value = float(cleaned)
         except ValueError:
-            raise UsageError(f"the value of '{name}' is not a number: {text!r}") from None
+            raise UsageError(f"the value of '{name}' is not a number: {_shown(text)}") from None
     else:
         value = float(text)
     if not math.isfinite(value):
-        raise UsageError(f"the value of '{name}' is not a finite number: {text!r}")
+        raise UsageError(f"the value of '{name}' is not a finite number: {_shown(text)}")
     return value
 
 

@@ -227,3 +227,11 @@ def test_expression_word_starting_with_two_minus_signs(bp):
 def test_stdin_expression_in_json_has_no_trailing_newline(bp):
     r = bp("eval", "-", "--x", "-2", "--y", "5", "--z", "-4", "--format", "json", stdin="(x+y)*z\r\n\n")
     assert json.loads(r.out)["expression"] == "(x+y)*z"
+
+
+def test_a_huge_bad_value_is_quoted_short(bp, tmp_path):
+    vars_file = tmp_path / "v.txt"
+    vars_file.write_text("x = " + "9" * 5000 + "z\n")
+    r = bp("eval", "x", "--vars", str(vars_file))
+    assert r.code == 2 and "'x'" in r.err and "..." in r.err
+    assert len(r.err) < 200
