@@ -209,12 +209,8 @@ def _branches(g, values, kinked, m) -> list:
 
 def _kink_text(g, i, values, name) -> str:
     row = GATES[g.ops[i]]
-    xs = ", ".join(_short(values[a]) for a in g.args[i])
-    what = "has inputs tied within h" if row.pattern == "router" else "is within h of its kink"
-    return f"{g.label(i)}{g.where(i)} {what} ({xs}) when {name} moves by h"
-
-
-def _short(v: float) -> str:
     from .views import short
 
-    return short(v)
+    xs = ", ".join(short(values[a]) for a in g.args[i])
+    what = "has inputs tied within h" if row.pattern == "router" else "is within h of its kink"
+    return f"{g.label(i)}{g.where(i)} {what} ({xs}) when {name} moves by h"
