@@ -15,8 +15,8 @@ import numpy as np
 
 
 def main() -> None:
-    from bpcli.descend import descend
-    from bpcli.fit import HOLDOUT_EVERY, LossGraph, fit, param_names
+    from bpcli.tools.descend import descend
+    from bpcli.tools.fit import HOLDOUT_EVERY, LossGraph, fit, param_names
 
     started = time.perf_counter()
     r = fit("sin(x)", lo=-3, hi=3, hidden=8, seed=0)

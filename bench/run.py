@@ -179,8 +179,8 @@ def in_process_breakdown(source: str, bindings: dict, repeat: int) -> dict:
     """bp's own phases in this process: syntax-only parse, parse + graph build, forward, backward."""
     from lark import Lark
 
-    from bpcli.engine import backward, check_bindings, forward
-    from bpcli.parse import _drive, _lark, _Tables, parse
+    from bpcli.core.engine import backward, check_bindings, forward
+    from bpcli.core.parse import _drive, _lark, _Tables, parse
 
     class Null:
         """A transformer whose every callback does nothing: Lark's table, no graph."""
@@ -285,8 +285,8 @@ def graphs(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
 def batch(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
     import numpy as np
 
-    from bpcli.batch import run
-    from bpcli.parse import parse
+    from bpcli.core.batch import run
+    from bpcli.core.parse import parse
 
     expr = LECTURE["batch"]
     sizes = [1000, 100000] if quick else [1000, 100000, 1000000]
@@ -319,7 +319,7 @@ def batch(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
         f"Batch value + gradient of {expr}, in-process on arrays (points)",
         sizes,
         rows,
-        note="Median of repeated calls after one warm-up call; bp is `bpcli.batch.run` (forward, backward, row checks).",
+        note="Median of repeated calls after one warm-up call; bp is `bpcli.core.batch.run` (forward, backward, row checks).",
     )
     # the CLI end to end on a CSV file
     cli_rows: dict = {"bp eval --csv": {}}

@@ -15,11 +15,11 @@ __all__ = ["__version__", "evaluate", "parse"]
 def __getattr__(name):
     # keep `import bpcli` free of work: the engine and parser load on first use
     if name == "evaluate":
-        from .engine import evaluate
+        from .core.engine import evaluate
 
         return evaluate
     if name == "parse":
-        from .parse import parse
+        from .core.parse import parse
 
         return parse
     raise AttributeError(name)

@@ -10,10 +10,10 @@ import random
 import numpy as np
 import pytest
 
-from bpcli.batch import run
-from bpcli.engine import evaluate
-from bpcli.errors import MathError
-from bpcli.parse import parse
+from bpcli.core.batch import run
+from bpcli.core.engine import evaluate
+from bpcli.core.errors import MathError
+from bpcli.core.parse import parse
 
 UNARY = ["exp", "log", "sqrt", "sigmoid", "tanh", "relu", "abs", "sin", "cos", "softplus", "-"]
 BINARY = ["+", "-", "*", "/", "^"]

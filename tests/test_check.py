@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bpcli.check import check, matches, output_name, read_problem_set, written
+from bpcli.tools.check import check, matches, output_name, read_problem_set, written
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HOMEWORK = EXAMPLES / "lecture-homework.toml"
@@ -384,7 +384,7 @@ def test_example_runs_from_another_folder(tmp_path, bp, monkeypatch):
 
 
 def test_rounded_text():
-    from bpcli.check import rounded
+    from bpcli.tools.check import rounded
 
     assert rounded(-0.004, 2) == "0.00"  # never "-0.00"
     assert rounded(-0.5898357997, 2) == "-0.59"

@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from bpcli.descend import GROWTH, descend
+from bpcli.tools.descend import GROWTH, descend
 
 QUAD = "(x-3)^2 + (y+1)^2"
 NEURON_LOSS = "(1/(1+exp(-(w0*x0+w1*x1+w2))) - t)^2"
@@ -218,16 +218,16 @@ def test_missing_binding_and_bad_start(bp):
 
 # -- library -------------------------------------------------------------------------------------
 def test_parses_once(monkeypatch):
-    import bpcli.parse
+    import bpcli.core.parse
 
     calls = []
-    real = bpcli.parse.parse
+    real = bpcli.core.parse.parse
 
     def counting(source):
         calls.append(source)
         return real(source)
 
-    monkeypatch.setattr(bpcli.parse, "parse", counting)
+    monkeypatch.setattr(bpcli.core.parse, "parse", counting)
     d = descend(QUAD, {"x": 0.0, "y": 0.0}, steps=50)
     assert len(calls) == 1 and d.steps == 50
 

@@ -9,8 +9,8 @@ import math
 
 import pytest
 
-from bpcli.explain import count_paths, explain, latex_name
-from bpcli.parse import parse
+from bpcli.core.parse import parse
+from bpcli.tools.explain import count_paths, explain, latex_name
 
 DOUBLING = "; ".join(["a1 = x + x", *(f"a{i} = a{i - 1} + a{i - 1}" for i in range(2, 51)), "f = a50"])
 

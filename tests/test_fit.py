@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 
-from bpcli.fit import LossGraph, fit, network_text, param_names
+from bpcli.tools.fit import LossGraph, fit, network_text, param_names
 
 ACTS = {
     "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
@@ -141,7 +141,7 @@ def test_done4_print_expr_round_trip(bp, activation):
 
 
 def test_print_expr_equals_network_predict_exactly():
-    from bpcli.engine import evaluate
+    from bpcli.core.engine import evaluate
 
     r = fit("x^3 - x", lo=-2, hi=2, hidden=5, epochs=50, seed=3)
     net = r.network

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from bpcli.gradcheck import band, gradcheck, relative_error
+from bpcli.tools.gradcheck import band, gradcheck, relative_error
 
 LECTURE = [
     ("(x+y)*z", ("--x", "-2", "--y", "5", "--z", "-4")),

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from bpcli.engine import evaluate
-from bpcli.parse import parse
+from bpcli.core.engine import evaluate
+from bpcli.core.parse import parse
 
 
 def val(text: str, **bindings: float) -> float:

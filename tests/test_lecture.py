@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from bpcli.engine import evaluate
+from bpcli.core.engine import evaluate
 
 TOL = 1e-12
 

@@ -87,7 +87,11 @@ def test_fresh_install_from_readme_runs_from_another_folder(tmp_path):
     # it is a real (non-editable) install: the package and its grammar live in site-packages
     py = repo / ".venv" / "bin" / "python"
     where = subprocess.run(
-        [str(py), "-c", "import bpcli, bpcli.parse as p; print(bpcli.__file__); print(p.grammar_path())"],
+        [
+            str(py),
+            "-c",
+            "import bpcli, bpcli.core.parse as p; print(bpcli.__file__); print(p.grammar_path())",
+        ],
         cwd=elsewhere,
         env=env,
         capture_output=True,

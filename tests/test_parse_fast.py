@@ -1,4 +1,4 @@
-"""bp drives Lark's LALR table with its own lean loop (bpcli/parse.py `_drive`); Lark's own lexer
+"""bp drives Lark's LALR table with its own lean loop (bpcli/core/parse.py `_drive`); Lark's own lexer
 and parser loop are the reference. Both must build the same graph and report the same errors,
 so grammar/bp.lark stays the single source of truth."""
 
@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from bpcli.errors import BpSyntaxError
-from bpcli.parse import _parse_with_lark, parse
+from bpcli.core.errors import BpSyntaxError
+from bpcli.core.parse import _parse_with_lark, parse
 
 ATOMS = ["x", "y", "w0", "2", ".5", "1e-3", "pi", "e", "σ(x)", "(x+y)", "3x", "(a)(b)"]
 OPS = ["+", "-", "*", "/", "^", "**", "·", "×", "−", " "]
@@ -82,7 +82,7 @@ def test_deep_and_wide_parse():
 
 
 def test_grammar_cache_falls_back_when_not_writable(tmp_path, monkeypatch):
-    from bpcli.parse import _cache_file
+    from bpcli.core.parse import _cache_file
 
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

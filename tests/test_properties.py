@@ -20,11 +20,11 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bpcli.engine import backward, evaluate, forward
-from bpcli.errors import MathError
-from bpcli.gates import FUNCTIONS, GATES, NumpyMath
-from bpcli.graph import expand
-from bpcli.parse import parse
+from bpcli.core.engine import backward, evaluate, forward
+from bpcli.core.errors import MathError
+from bpcli.core.gates import FUNCTIONS, GATES, NumpyMath
+from bpcli.core.graph import expand
+from bpcli.core.parse import parse
 
 VARS = ["x", "y", "w0", "θ"]
 MARGIN = 0.1  # how far from a kink/tie/pole/domain edge a value is kept at the point itself

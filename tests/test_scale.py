@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from bpcli.engine import evaluate
+from bpcli.core.engine import evaluate
 
 DEPTH = 10_000
 WIDTH = 100_000
@@ -137,7 +137,7 @@ def test_wide_sum_from_stdin_with_vars_file(bp, wide):
 
 def test_wide_sum_expanded(wide):
     text, path, xs, ws, total = wide
-    from bpcli.bindings import read_vars
+    from bpcli.readers.bindings import read_vars
 
     r = evaluate(text, read_vars(str(path)), expand=True)
     assert r.value == total

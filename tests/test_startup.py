@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-# bp eval does not even load the other commands (bpcli.commands._registered)
-HEAVY = ("pydantic", "numpy", "rich", "plotext", "bpcli.commands._registered")
+# bp eval does not even load the other commands (bpcli.cli.check and the rest)
+HEAVY = ("pydantic", "numpy", "rich", "plotext", "bpcli.cli.check", "bpcli.cli.fit")
 
 PROBE = """
 import io, sys

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from ..engine import Result
-from ..graph import Graph
+from ..core.engine import Result
+from ..core.graph import Graph
 
 # Unnamed gates are called as the lecture calls its intermediates (q = x + y; f = q * z), then
 # q1, q2, ... once these run out. `e` (a constant) and `f` (the output) are never used.

@@ -11,8 +11,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from ..engine import Result
-from ..gates import GATES, local_formulas
+from ..core.engine import Result
+from ..core.gates import GATES, local_formulas
 from .common import fmt, node_names, term
 from .picture import GRAD, LEGEND, MAX_GATES, VALUE, Picture
 

@@ -9,9 +9,9 @@ import os
 import shutil
 import subprocess
 
-from ..engine import Result
-from ..errors import UsageError
-from ..gates import GATES
+from ..core.engine import Result
+from ..core.errors import UsageError
+from ..core.gates import GATES
 from .common import carries_gradient, fmt, node_names
 
 GREEN, RED = "#1a7f37", "#cf222e"

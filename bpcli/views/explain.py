@@ -39,7 +39,7 @@ def _term_text(e, node: int, t) -> tuple[str, str]:
 
 def lines(e) -> list[str]:
     """The explanation as plain text lines."""
-    from ..explain import count_text
+    from ..tools.explain import count_text
 
     g = e.result.graph
     f, x = e.out_name, e.wrt
@@ -128,7 +128,7 @@ def lines(e) -> list[str]:
 def _legend(e, latex: bool = False):
     """(node, definition or None, on a path?) for every gate the paths mention, inputs first. A gate
     off the paths is defined only when its own inputs have names (else just its value)."""
-    from ..explain import gate_text
+    from ..tools.explain import gate_text
 
     g = e.result.graph
     on = set(e.gates)
@@ -158,7 +158,7 @@ def print_explanation(e, file=None) -> None:
 
 
 def _lnum(v: float) -> str:
-    from ..explain import latex_number
+    from ..tools.explain import latex_number
 
     return latex_number(short(v))
 
@@ -168,7 +168,7 @@ def _lparen(v: float) -> str:
 
 
 def _ld(e, top: str, bottom: int, gate: int | None = None, slot: int | None = None) -> str:
-    from ..explain import latex_name
+    from ..tools.explain import latex_name
 
     frac = f"\\frac{{\\partial {latex_name(top)}}}{{\\partial {latex_name(e.names[bottom])}}}"
     if gate is not None and e.repeated(gate, slot):
@@ -178,7 +178,7 @@ def _ld(e, top: str, bottom: int, gate: int | None = None, slot: int | None = No
 
 def latex(e) -> str:
     """The explanation as a LaTeX `align*` block (amsmath), ready for a write-up."""
-    from ..explain import count_text, latex_name
+    from ..tools.explain import count_text, latex_name
 
     g = e.result.graph
     f = latex_name(e.out_name)

@@ -4,8 +4,8 @@ gates as circles with their symbol and pattern; on each wire the forward value a
 
 from __future__ import annotations
 
-from ..engine import Result
-from ..gates import GATES
+from ..core.engine import Result
+from ..core.gates import GATES
 from .common import carries_gradient, fmt, node_names
 
 

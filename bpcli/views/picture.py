@@ -14,8 +14,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from ..engine import Result
-from ..gates import GATES
+from ..core.engine import Result
+from ..core.gates import GATES
 from .common import carries_gradient, fmt, node_names, uses
 
 #: past this many gates the picture is the summary and the inputs table (see --max-gates)

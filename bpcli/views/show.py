@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from ..engine import Result
-from ..errors import UsageError
+from ..core.engine import Result
+from ..core.errors import UsageError
 
 
 def check_view(format: str, steps: bool, compare: bool, out_file: str | None) -> None:

@@ -11,8 +11,8 @@ import re
 
 from rich.text import Text
 
-from ..engine import Result
-from ..gates import formula, local_formulas
+from ..core.engine import Result
+from ..core.gates import formula, local_formulas
 from .common import carries_gradient, fmt, node_names, uses
 
 VALUE, GRAD, DIM = "green", "red", "dim"

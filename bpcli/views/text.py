@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..engine import Result
-from ..gates import GATES
+from ..core.engine import Result
+from ..core.gates import GATES
 from . import num
 
 

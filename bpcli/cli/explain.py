@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, TIE_OPTION, VARS_OPTION, app, gather, one_of, warn
+from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn
 
 FORMATS = ("rich", "plain", "json", "latex")
 
@@ -36,6 +36,9 @@ Exit codes: 0 success, 2 usage or syntax error, 3 math error.
 """
 
 
+app = typer.Typer()
+
+
 @app.command("explain", context_settings=_FREE_WORDS, help=HELP)
 def explain_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
@@ -47,7 +50,7 @@ def explain_cmd(
     tie: str = TIE_OPTION,
     vars_file: str | None = VARS_OPTION,
 ) -> None:
-    from ..explain import explain
+    from ..tools.explain import explain
     from ..views import explain as view
 
     one_of("--format", format, FORMATS)

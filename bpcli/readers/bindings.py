@@ -7,7 +7,7 @@ import math
 import re
 import sys
 
-from .errors import UsageError
+from ..core.errors import UsageError
 
 _NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9])"
 _ASSIGN = re.compile(rf"^({_NAME})=(.*)$", re.S)

@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, TIE_OPTION, VARS_OPTION, app, gather, one_of, warn
-from ..errors import CheckFailed, UsageError
+from ..core.errors import CheckFailed, UsageError
+from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn
 
 FORMATS = ("rich", "plain", "json")
 
@@ -46,6 +46,9 @@ that is not in the expression, a bad problem set), 3 math error.
 """
 
 
+app = typer.Typer()
+
+
 @app.command("check", context_settings=_FREE_WORDS, help=HELP)
 def check_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
@@ -63,7 +66,7 @@ def check_cmd(
     tie: str = TIE_OPTION,
     vars_file: str | None = VARS_OPTION,
 ) -> None:
-    from .. import check as lib
+    from ..tools import check as lib
     from ..views import check as view
 
     one_of("--format", format, FORMATS)

@@ -1,4 +1,4 @@
-"""`bp fit`: a one-hidden-layer neural network fitted to a target (library: bpcli/fit.py)."""
+"""`bp fit`: a one-hidden-layer neural network fitted to a target (library: bpcli/tools/fit.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, app, gather, one_of
-from ..errors import UsageError
+from ..core.errors import UsageError
+from .common import _FREE_WORDS, gather, one_of
 
 FIT_HELP = """Fit a one-hidden-layer neural network to samples of TARGET, a formula of one variable:
 y = v1*act(w1*x + b1) + ... + vH*act(wH*x + bH) + c, trained by bp's own backward pass
@@ -31,6 +31,9 @@ Exit codes: 0 done, 2 usage or syntax error, 3 the target is not finite or train
 FORMATS = ("rich", "json")
 
 
+app = typer.Typer()
+
+
 @app.command("fit", context_settings=_FREE_WORDS, help=FIT_HELP)
 def fit_cmd(
     words: list[str] | None = typer.Argument(None, metavar="TARGET [BINDINGS]...", show_default=False),
@@ -52,7 +55,7 @@ def fit_cmd(
     ),
     format: str = typer.Option("rich", "--format", help="rich | json"),
 ) -> None:
-    from ..fit import fit, parse_hidden, parse_range
+    from ..tools.fit import fit, parse_hidden, parse_range
     from ..views.training import fit_json, print_fit, print_sweep, progress
 
     one_of("--format", format, FORMATS)

@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, VARS_OPTION, app, gather, one_of, warn
-from ..errors import CheckFailed
+from ..core.errors import CheckFailed
+from .common import _FREE_WORDS, VARS_OPTION, gather, one_of, warn
 
 FORMATS = ("rich", "plain", "json")
 
@@ -44,6 +44,9 @@ finite at x +- h: try a smaller --h).
 """
 
 
+app = typer.Typer()
+
+
 @app.command("gradcheck", context_settings=_FREE_WORDS, help=HELP)
 def gradcheck_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
@@ -53,7 +56,7 @@ def gradcheck_cmd(
     format: str = typer.Option("rich", "--format", help="rich | plain | json"),
     vars_file: str | None = VARS_OPTION,
 ) -> None:
-    from ..gradcheck import gradcheck
+    from ..tools.gradcheck import gradcheck
     from ..views import gradcheck as view
 
     one_of("--format", format, FORMATS)

@@ -20,7 +20,7 @@ from .errors import BpSyntaxError, UsageError
 from .gates import CONSTANTS, FUNCTIONS, GATES
 from .graph import Graph
 
-_HERE = Path(__file__).resolve().parent
+_HERE = Path(__file__).resolve().parent.parent  # bpcli/
 # installed: shipped inside the package; from a source checkout: the repo's grammar/ folder
 _GRAMMAR_PLACES = (_HERE / "grammar" / "bp.lark", _HERE.parent / "grammar" / "bp.lark")
 

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
-from .bindings import number
-from .errors import BpError, UsageError
+from ..core.errors import BpError, UsageError
+from ..readers.bindings import number
 
 _NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9])"
 _WRITTEN = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?$")
@@ -176,7 +176,7 @@ def check(
     >>> check("q = x + y; f = q * z", {"x": -2, "y": 5, "z": -4}, {"dz": "4"}).passed
     False
     """
-    from .engine import evaluate
+    from ..core.engine import evaluate
 
     for what, tol in (("--rtol", rtol), ("--atol", atol)):
         if tol is not None and not (math.isfinite(tol) and tol >= 0):

@@ -1,6 +1,6 @@
 """bp plot: a function and its derivative along one variable, drawn in the terminal (plotext).
 
-The curve is one batch pass (bpcli/batch.py) over evenly spaced points: the same numbers as
+The curve is one batch pass (bpcli/core/batch.py) over evenly spaced points: the same numbers as
 `bp eval` at each of them."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, VARS_OPTION, app, gather
-from ..errors import MathError, UsageError
+from ..core.errors import MathError, UsageError
+from .common import _FREE_WORDS, VARS_OPTION, gather
 
 PLOT_HELP = """Plot EXPR and its derivative along one variable, in the terminal.
 
@@ -64,6 +64,9 @@ def take_range(words: list[str]) -> tuple[list[str], str | None, tuple[float, fl
     return rest, *(found if found else (None, None))
 
 
+app = typer.Typer()
+
+
 @app.command("plot", context_settings=_FREE_WORDS, help=PLOT_HELP)
 def plot_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR --x A:B [BINDINGS]...", show_default=False),
@@ -81,9 +84,9 @@ def plot_cmd(
 
     import numpy as np
 
-    from ..batch import run
-    from ..engine import check_bindings
-    from ..parse import parse
+    from ..core.batch import run
+    from ..core.engine import check_bindings
+    from ..core.parse import parse
     from ..views import short
 
     rest, name, span = take_range(list(words or []))

@@ -20,8 +20,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import MathError, UsageError
-from .graph import Graph
+from ..core.errors import MathError, UsageError
+from ..core.graph import Graph
 
 GROWTH = 1e6  #: divergence: the loss grew past start + GROWTH * max(1, |start|)
 
@@ -117,8 +117,8 @@ def descend(
     >>> d.final, d.stopped
     ({'x': 1.5}, 'steps')
     """
-    from .engine import backward, check_bindings, forward
-    from .parse import parse
+    from ..core.engine import backward, check_bindings, forward
+    from ..core.parse import parse
 
     _check_options(lr, steps, momentum, tol, every)
     graph = parse(source) if isinstance(source, str) else source

@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .errors import MathError, UsageError
-from .gates import GATES, SCALAR
+from ..core.errors import MathError, UsageError
+from ..core.gates import GATES, SCALAR
 
 #: (upper bound of the relative error, band name, what it means), the course's rule of thumb
 BANDS = (
@@ -106,7 +106,7 @@ def gradcheck(
     >>> r.passed, [c.band for c in r.inputs]
     (True, ['good', 'good', 'good'])
     """
-    from .engine import evaluate
+    from ..core.engine import evaluate
 
     if not (math.isfinite(h) and h > 0):
         raise UsageError(f"--h must be a finite step > 0, not {h!r}")
@@ -148,8 +148,8 @@ def _perturbed(g, bindings, names, h, kinked, center):
     active piece differs from the center at either point (None if none)."""
     import numpy as np
 
-    from .engine import forward
-    from .gates import NumpyMath
+    from ..core.engine import forward
+    from ..core.gates import NumpyMath
 
     m = NumpyMath()
     total = 2 * len(names)
@@ -209,7 +209,7 @@ def _branches(g, values, kinked, m) -> list:
 
 def _kink_text(g, i, values, name) -> str:
     row = GATES[g.ops[i]]
-    from .views import short
+    from ..views import short
 
     xs = ", ".join(short(values[a]) for a in g.args[i])
     what = "has inputs tied within h" if row.pattern == "router" else "is within h of its kink"

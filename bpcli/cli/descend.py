@@ -1,4 +1,4 @@
-"""`bp descend`: gradient descent on an expression's output (library: bpcli/descend.py)."""
+"""`bp descend`: gradient descent on an expression's output (library: bpcli/tools/descend.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from ..cli import _FREE_WORDS, TIE_OPTION, VARS_OPTION, app, gather, one_of, warn
-from ..errors import MathError, UsageError
+from ..core.errors import MathError, UsageError
+from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn
 
 DESCEND_HELP = """Minimise EXPR by gradient descent, using bp's own forward and backward passes.
 
@@ -35,6 +35,9 @@ Exit codes: 0 done, 2 usage or syntax error, 3 diverged or a math error.
 FORMATS = ("rich", "json")
 
 
+app = typer.Typer()
+
+
 @app.command("descend", context_settings=_FREE_WORDS, help=DESCEND_HELP)
 def descend_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
@@ -52,8 +55,8 @@ def descend_cmd(
     format: str = typer.Option("rich", "--format", help="rich | json"),
     vars_file: str | None = VARS_OPTION,
 ) -> None:
-    from ..descend import descend
-    from ..engine import TIES
+    from ..core.engine import TIES
+    from ..tools.descend import descend
     from ..views.training import descent_json, print_descent, progress
 
     one_of("--format", format, FORMATS)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import MathError, UsageError
+from ..core.errors import MathError, UsageError
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 HOLDOUT_EVERY = 4  # every fourth sample (sorted by x) is held out for validation
@@ -34,7 +34,7 @@ GRID = 200  # points at which the picture draws the target and the network
 
 def parse_range(text: str) -> tuple[float, float]:
     """`-3:3` -> (-3.0, 3.0); a usage error unless it is two finite numbers, low < high."""
-    from .bindings import number
+    from ..readers.bindings import number
 
     parts = text.replace("\u2212", "-").split(":")
     if len(parts) != 2:
@@ -115,9 +115,9 @@ class Network:
         """The network's output at each of `xs`, computed by bp's engine (batch forward pass)."""
         import numpy as np
 
-        from .engine import forward
-        from .gates import NumpyMath
-        from .parse import parse
+        from ..core.engine import forward
+        from ..core.gates import NumpyMath
+        from ..core.parse import parse
 
         graph = parse(network_text(self.hidden, self.activation, "x"))
         bindings = {"x": np.asarray(xs, dtype=float), **self.params}
@@ -160,8 +160,8 @@ class Target:
     """The target expression of one free variable, evaluated over many points at once."""
 
     def __init__(self, source: str, bindings: dict[str, float] | None = None):
-        from .engine import check_bindings
-        from .parse import parse
+        from ..core.engine import check_bindings
+        from ..core.parse import parse
 
         bindings = dict(bindings or {})
         self.graph = parse(source)
@@ -181,8 +181,8 @@ class Target:
         """The target at each of `xs`; a MathError where it is not finite (unless not `check`)."""
         import numpy as np
 
-        from .engine import forward
-        from .gates import NumpyMath
+        from ..core.engine import forward
+        from ..core.gates import NumpyMath
 
         with np.errstate(all="ignore"):
             values = forward(self.graph, {**self.bindings, self.var: xs}, NumpyMath())
@@ -207,8 +207,8 @@ class LossGraph:
     def __init__(self, hidden: int, activation: str, l2: float, xs, ys, held):
         import numpy as np
 
-        from .gates import NumpyMath
-        from .parse import parse
+        from ..core.gates import NumpyMath
+        from ..core.parse import parse
 
         self.names = param_names(hidden)
         self.graph = parse(loss_text(hidden, activation, l2))
@@ -226,7 +226,7 @@ class LossGraph:
         """(training MSE, validation MSE, gradient of the objective or None)."""
         import numpy as np
 
-        from .engine import backward, forward
+        from ..core.engine import backward, forward
 
         self.bindings.update(zip(self.names, theta, strict=True))
         with np.errstate(all="ignore"):

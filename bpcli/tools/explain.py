@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .errors import UsageError
+from ..core.errors import UsageError
 
 MAX_PATHS = 64  #: list paths up to this many, else explain with adjoints
 MAX_FACTORS = 2000  #: ... and only while all paths together have at most this many factors
@@ -112,8 +112,8 @@ def explain(
     >>> e.path_count, [p.product for p in e.paths]
     (3, [3.0, 3.0, 1.0])
     """
+    from ..core.engine import evaluate
     from .check import output_name
-    from .engine import evaluate
 
     if max_paths < 0:
         raise UsageError(f"--max-paths must be >= 0, not {max_paths}")
@@ -244,7 +244,7 @@ def _names(g, nodes, out_name: str) -> dict[int, str]:
 
 def gate_text(g, node: int, names: dict[int, str], latex: bool = False) -> str:
     """A gate written with its inputs' names: `x * y`, `σ(y)`, `max(z, w)`, `q^2`."""
-    from .gates import symbol
+    from ..core.gates import symbol
 
     op, p = g.ops[node], g.params[node]
     xs = [names.get(a, g.label(a)) for a in g.args[node]]

@@ -1,0 +1,120 @@
+"""`bp eval`: the value and every partial derivative of an expression, in any view."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ..core.errors import UsageError
+from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn
+
+FORMATS = ("rich", "plain", "json", "dot", "mermaid", "latex")
+
+app = typer.Typer()
+
+EVAL_HELP = """Evaluate EXPR and every partial derivative by backpropagation.
+
+Bind variables with --x 2, --x=2 or x=2 (before or after EXPR; negative values work:
+--y -3), or many at once with --vars FILE (a JSON object or name=value lines).
+EXPR may be - to read it from standard input.
+
+\b
+Examples:
+  bp eval "(x+y)*z" --x -2 --y 5 --z -4
+  bp eval "q = x + y; f = q * z" --x -2 --y 5 --z -4 --format json
+  bp eval "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --expand
+  bp eval "2*(x*y + max(z,w))" --x 3 --y -4 --z 2 --w -1 --wrt z
+  echo "sigmoid(x)" | bp eval - --x 0 --format plain
+
+\b
+Exit codes: 0 success, 2 usage or syntax error, 3 math error (a value or
+gradient is not finite).
+"""
+
+
+@app.command("eval", context_settings=_FREE_WORDS, help=EVAL_HELP)
+def eval_cmd(
+    words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
+    format: str = typer.Option("rich", "--format", help="rich | plain | json | dot | mermaid | latex"),
+    wrt: str | None = typer.Option(
+        None, "--wrt", help="Print only the gradient of this variable, as a bare number."
+    ),
+    expand: bool = typer.Option(
+        False, "--expand", help="Decompose composite gates into the lecture's primitive gates."
+    ),
+    tie: str = TIE_OPTION,
+    graph: bool = typer.Option(False, "--graph", help="With --format json: include the annotated graph."),
+    vars_file: str | None = VARS_OPTION,
+    steps: bool = typer.Option(False, "--steps", help="Staged code: forward, then the chain rule backward."),
+    compare: bool = typer.Option(False, "--compare", help="Composite gates beside their expansion."),
+    out_file: str | None = typer.Option(None, "--out", metavar="FILE", help="Also draw FILE.svg or .png."),
+    max_gates: int = typer.Option(300, "--max-gates", help="Most gates the picture draws."),
+    csv: str | None = typer.Option(
+        None,
+        "--csv",
+        metavar="FILE",
+        help="Batch: evaluate at every row of a CSV file with a header (- for stdin).",
+    ),
+    grid: list[str] | None = typer.Option(
+        None,
+        "--grid",
+        metavar="NAME=A:B:N",
+        help="Batch: evaluate on a grid; repeat for a cartesian product.",
+    ),
+    on_error: str = typer.Option(
+        "fail",
+        "--on-error",
+        metavar="MODE",
+        help="Batch: a row with a non-finite value or gradient: fail | skip | nan.",
+    ),
+) -> None:
+    from ..core.engine import TIES, evaluate
+
+    one_of("--format", format, FORMATS)
+    one_of("--tie", tie, TIES)
+    from ..views.show import check_view
+
+    check_view(format, steps, compare, out_file)
+    if max_gates < 0:
+        raise UsageError(f"--max-gates must be 0 or more, not {max_gates}")
+    if csv is not None or grid:  # the SIMD pass: many points, CSV or JSON Lines out
+        from ..core.batch import eval_batch
+
+        if csv == "-" and ("-" in (words or []) or vars_file == "-"):
+            raise UsageError("--csv - and the expression or --vars cannot both come from standard input")
+        source, bindings = gather(words or [], vars_file)
+        opts = {"csv": csv, "grids": grid or [], "on_error": on_error, "fmt": format, "tie": tie}
+        return eval_batch(source, bindings, **opts, expand=expand, wrt=wrt)
+    source, bindings = gather(words or [], vars_file)
+    result = evaluate(source, bindings, expand=expand and not compare, tie=tie)
+    if wrt is not None and wrt not in result.graph.var_ids and wrt not in result.graph.names:
+        have = ", ".join([*result.graph.var_ids, *result.graph.names]) or "none"
+        raise UsageError(f"--wrt {wrt}: not a variable of the expression (its variables: {have})")
+    warn(result.warnings)
+    out = sys.stdout
+    if out_file is not None:
+        from ..views.dot import write_image
+
+        write_image(result, out_file)
+    if wrt is None and (steps or compare or format in ("rich", "mermaid", "latex")):
+        from ..views.show import show
+
+        other = evaluate(result.graph, bindings, expand=True, tie=tie) if compare else None
+        show(result, format, steps, other, max_gates)
+    elif wrt is not None:
+        from ..views.text import wrt as wrt_view
+
+        out.write(wrt_view(result, wrt))
+    elif format == "plain":
+        from ..views.text import plain
+
+        out.write(plain(result))
+    elif format == "json":
+        from ..views.text import as_json
+
+        out.write(as_json(result, with_graph=graph))
+    elif format == "dot":
+        from ..views.dot import dot
+
+        out.write(dot(result))

@@ -1,1 +1,0 @@
-"""bp's commands beyond `eval`, one module each; each registers itself on `bpcli.cli.app`."""

@@ -1,0 +1,1 @@
+"""Input readers: variable bindings (command line, --vars files)."""

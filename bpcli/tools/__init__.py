@@ -1,0 +1,1 @@
+"""Tools built on the core: check, gradcheck, explain, descend, fit."""
