@@ -68,6 +68,16 @@ def eval_cmd(
         metavar="MODE",
         help="Batch: a row with a non-finite value or gradient: fail | skip | nan.",
     ),
+    parquet: str | None = typer.Option(
+        None, "--parquet", metavar="FILE", help="Batch: evaluate at every row of a Parquet file."
+    ),
+    threads: int | None = typer.Option(
+        None, "--threads", metavar="N", help="Batch: threads to evaluate on (default: every core)."
+    ),
+    engine: str = typer.Option("local", "--engine", help="Batch: local | dask (pip install bpcli[dask])."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", metavar="ADDRESS", help="Batch, --engine dask: an existing Dask cluster."
+    ),
 ) -> None:
     from ..core.engine import TIES, evaluate
 
@@ -78,14 +88,15 @@ def eval_cmd(
     check_view(format, steps, compare, out_file)
     if max_gates < 0:
         raise UsageError(f"--max-gates must be 0 or more, not {max_gates}")
-    if csv is not None or grid:  # the SIMD pass: many points, CSV or JSON Lines out
-        from ..core.batch import eval_batch
+    if csv is not None or parquet is not None or grid:  # the SIMD pass: many points, CSV or JSON Lines out
+        from ..tools.stream import eval_batch
 
         if csv == "-" and ("-" in (words or []) or vars_file == "-"):
             raise UsageError("--csv - and the expression or --vars cannot both come from standard input")
         source, bindings = gather(words or [], vars_file)
-        opts = {"csv": csv, "grids": grid or [], "on_error": on_error, "fmt": format, "tie": tie}
-        return eval_batch(source, bindings, **opts, expand=expand, wrt=wrt)
+        opts = {"csv": csv, "parquet": parquet, "grids": grid or [], "on_error": on_error, "fmt": format}
+        more = {"threads": threads, "engine": engine, "scheduler": scheduler}
+        return eval_batch(source, bindings, **opts, **more, tie=tie, expand=expand, wrt=wrt)
     source, bindings = gather(words or [], vars_file)
     result = evaluate(source, bindings, expand=expand and not compare, tie=tie)
     if wrt is not None and wrt not in result.graph.var_ids and wrt not in result.graph.names:

@@ -1,0 +1,53 @@
+"""Streaming batch mode (issue 13): the output is byte for byte what the whole-table engine
+wrote before streaming (tests/data/batch_today.json, saved from it on small inputs), however the
+table is cut into chunks and however many threads evaluate them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+CASES = json.loads((Path(__file__).parent / "data" / "batch_today.json").read_text(encoding="utf-8"))
+
+
+def _name(case) -> str:
+    return " ".join(case["args"])[:60]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_name(c) for c in CASES])
+def test_same_output_as_before_streaming(bp, case):
+    if case["stdin"] is None:
+        r = bp("eval", *case["args"])
+    else:
+        r = bp("eval", *case["args"], "--csv", "-", stdin=case["stdin"])
+    assert (r.code, r.out, r.err) == (case["code"], case["out"], case["err"])
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])
+def test_same_output_in_tiny_chunks_on_threads(bp, case_small_pieces, threads):
+    for case in CASES:
+        args = [*case["args"], "--threads", threads]
+        if case["stdin"] is None:
+            r = bp("eval", *args)
+        else:
+            r = bp("eval", *args, "--csv", "-", stdin=case["stdin"])
+        assert (r.code, r.out, r.err) == (case["code"], case["out"], case["err"]), case["args"]
+
+
+@pytest.fixture
+def case_small_pieces(monkeypatch):
+    """Pieces of 37 bytes, passes of 16 points and grid chunks of 50 points: every boundary
+    falls somewhere odd."""
+    import bpcli.core.batch as batch
+    import bpcli.readers.table as table
+    import bpcli.tools.stream as stream
+
+    monkeypatch.setattr(table, "READ_BYTES", 37)
+    monkeypatch.setattr(batch, "CHUNK", 16)
+    monkeypatch.setattr(stream, "_grid_chunks", _small_grid_chunks(stream._grid_chunks))
+
+
+def _small_grid_chunks(grid_chunks):
+    return lambda axes, size=50: grid_chunks(axes, size)
