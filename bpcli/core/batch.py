@@ -44,8 +44,9 @@ class Batch:
 
 
 #: most points per pass: the arrays of one pass then stay in the CPU's caches, which is faster
-#: than streaming long arrays through memory (measured: 8192 beats 32768 and 131072)
-CHUNK = 8192
+#: than streaming long arrays through memory, and Python's cost per gate is spread over enough
+#: points (measured at 1e6 points: 4096 20 ms, 8192 16 ms, 32768 12 ms, 65536 13 ms)
+CHUNK = 32768
 #: bytes the arrays of one pass may take (values, gradients, local gradients, contributions:
 #: about 48 bytes per node and point); a graph of 1e4 gates then runs in chunks of a few hundred
 #: points instead of taking gigabytes
@@ -92,10 +93,8 @@ def run(
     bad = np.zeros(n, dtype=bool)
     kinks = np.zeros(n, dtype=bool)
     consts = [p for op, p in zip(graph.ops, graph.params, strict=True) if op == "const"]
-    inputs_finite = all(map(math.isfinite, [*constants.values(), *consts])) and all(
-        math.isfinite(col.sum()) for col in points.values()
-    )
-    m = NumpyMath()
+    constants_finite = all(map(math.isfinite, [*constants.values(), *consts]))
+    m = _SelectMath()
     needs = _depends_on_variable(graph)
 
     def one_pass(lo: int) -> None:
@@ -106,10 +105,13 @@ def run(
         # floating-point exception (overflow, division by zero, invalid operation), and NumPy
         # reports every one. With none reported in a chunk it has no bad row; otherwise each of
         # its rows is checked. (errstate is per thread: each pass has its own list.)
-        raised: list[str] = [] if inputs_finite else ["input"]
+        raised: list[str] = [] if constants_finite else ["input"]
         with np.errstate(all="call", under="ignore", call=lambda kind, flag: raised.append(kind)):
             values = forward(graph, bindings, m)
             grads, _locals, contribs, _ = backward(graph, values, tie, m)
+        # the chunk's inputs are in the cache by now: one sum each tells whether all are finite
+        if not raised and not all(math.isfinite(col[lo:hi].sum()) for col in points.values()):
+            raised.append("input")
         with np.errstate(all="ignore"):
             if raised:
                 bad[lo:hi] = _bad_rows(graph, values, contribs, k, needs, np)
@@ -132,6 +134,28 @@ def run(
             for _ in pool.map(one_pass, range(0, n, size)):
                 pass  # re-raises a pass's exception
     return Batch(graph, n, value, gradient, named, bad, kinks)
+
+
+class _SelectMath(NumpyMath):
+    """NumpyMath with a branch-free `where`: NumPy's own takes a branch per element, which a
+    random mask mispredicts half the time (measured: 4.2 ms per 1e6 points, against 1.7 ms for
+    this, a third of a stable sigmoid's time). The result is the same, bit for bit."""
+
+    def __init__(self):
+        super().__init__()
+        self.where = self._where  # NumpyMath binds np.where on the instance
+
+    def _where(self, cond, a, b):
+        if not isinstance(cond, np.ndarray) or cond.dtype != bool:
+            return np.where(cond, a, b)
+        a = np.asarray(a, dtype=np.float64).view(np.int64)
+        b = np.asarray(b, dtype=np.float64).view(np.int64)
+        bits = a ^ b  # where cond: a ^ b ^ b = a; elsewhere: 0 ^ b = b
+        bits = np.bitwise_and(
+            bits, np.negative(cond, dtype=np.int64), out=bits if bits.shape == cond.shape else None
+        )
+        bits ^= b
+        return bits.view(np.float64)
 
 
 _MEMORY_SET = False

@@ -186,9 +186,13 @@ def backward(graph: Graph, values: list, tie: str = "split", m=SCALAR):
                     grads[node] += c
             continue
         # arrays: a local gradient of exactly 1.0 (add, shift, ...) passes the upstream gradient
-        # on as it is, and the first gradient into a node is taken without a copy; sums are new
-        # arrays, never in place, since one array may be shared by several wires
-        sent = contribs[i] = tuple([up if lg.__class__ is float and lg == 1.0 else lg * up for lg in loc])
+        # on as it is (and an upstream 1.0, at the output, the local gradient), and the first
+        # gradient into a node is taken without a copy; sums are new arrays, never in place,
+        # since one array may be shared by several wires
+        one = up.__class__ is float and up == 1.0
+        sent = contribs[i] = tuple(
+            [up if lg.__class__ is float and lg == 1.0 else lg if one else lg * up for lg in loc]
+        )
         for node, c in zip(a, sent, strict=True):
             if needs[node]:
                 live[node] = True
