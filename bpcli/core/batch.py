@@ -282,14 +282,20 @@ class ArrayMath:
 
     def __init__(self, xp):
         self.np = self.xp = xp
-        self.exp, self.log, self.log1p, self.sqrt = xp.exp, xp.log, xp.log1p, xp.sqrt
-        self.abs, self.tanh, self.sin, self.cos, self.tan = xp.abs, xp.tanh, xp.sin, xp.cos, xp.tan
-        self.sign = xp.sign
+        for name in ("exp", "log", "log1p", "sqrt", "abs", "tanh", "sin", "cos", "tan", "sign"):
+            setattr(self, name, self._unary(getattr(xp, name)))
 
-    def _arrays(self, *xs):
-        like = next((x for x in xs if not isinstance(x, (int, float))), None)
+    def _unary(self, f):
+        """`f` that also takes a Python number (a constant's wire), as a 0-d array."""
+        xp = self.xp
+        return lambda x: f(xp.asarray(float(x), dtype=xp.float64)) if isinstance(x, (int, float)) else f(x)
+
+    def _arrays(self, *xs, like=None):
+        """Python numbers as arrays of the others' shape (strict namespaces take no two scalars)."""
+        like = next((x for x in xs if not isinstance(x, (int, float))), like)
+        shape = () if like is None else like.shape  # all numbers: 0-d arrays (IEEE, not Python, rules)
         return [
-            self.xp.full_like(like, float(x)) if isinstance(x, (int, float)) and like is not None else x
+            self.xp.full(shape, float(x), dtype=self.xp.float64) if isinstance(x, (int, float)) else x
             for x in xs
         ]
 
@@ -306,7 +312,9 @@ class ArrayMath:
         return self.xp.pow(*self._arrays(a, b))
 
     def where(self, cond, a, b):
-        return self.xp.where(cond, *self._arrays(a, b))
+        if isinstance(cond, bool):  # a test on constants only
+            return a if cond else b
+        return self.xp.where(cond, *self._arrays(a, b, like=cond))
 
     def equal(self, a, b):
         return self.xp.astype(a == b, self.xp.float64)
@@ -344,10 +352,11 @@ def evaluate_batch(
         **{k: xp.astype(v, xp.float64) for k, v in arrays.items()},
     }
     m = ArrayMath(xp)
-    values = forward(graph, bindings, m)
-    grads, _locals, contribs, _ = backward(graph, values, tie, m)
-    bad = _bad_rows(graph, values, contribs, n, _depends_on_variable(graph), xp)
-    kinks = _kink_rows(graph, values, contribs, n, bad, xp)
+    with np.errstate(all="ignore"):  # NumPy-backed namespaces: bad rows are found below
+        values = forward(graph, bindings, m)
+        grads, _locals, contribs, _ = backward(graph, values, tie, m)
+        bad = _bad_rows(graph, values, contribs, n, _depends_on_variable(graph), xp)
+        kinks = _kink_rows(graph, values, contribs, n, bad, xp)
 
     def full(v):
         return xp.full((n,), float(v), dtype=xp.float64) if isinstance(v, (int, float)) else v
