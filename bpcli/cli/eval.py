@@ -48,7 +48,9 @@ def eval_cmd(
     vars_file: str | None = VARS_OPTION,
     steps: bool = typer.Option(False, "--steps", help="Staged code: forward, then the chain rule backward."),
     compare: bool = typer.Option(False, "--compare", help="Composite gates beside their expansion."),
-    out_file: str | None = typer.Option(None, "--out", metavar="FILE", help="Also draw FILE.svg or .png."),
+    out_file: str | None = typer.Option(
+        None, "--out", metavar="FILE", help="Also draw FILE.svg or .png (batch: write FILE.parquet)."
+    ),
     max_gates: int = typer.Option(300, "--max-gates", help="Most gates the picture draws."),
     csv: str | None = typer.Option(
         None,
@@ -85,17 +87,18 @@ def eval_cmd(
     one_of("--tie", tie, TIES)
     from ..views.show import check_view
 
-    check_view(format, steps, compare, out_file)
+    batch = csv is not None or parquet is not None or bool(grid)
+    check_view(format, steps, compare, None if batch else out_file)
     if max_gates < 0:
         raise UsageError(f"--max-gates must be 0 or more, not {max_gates}")
-    if csv is not None or parquet is not None or grid:  # the SIMD pass: many points, CSV or JSON Lines out
+    if batch:  # the SIMD pass: many points, CSV or JSON Lines (or Parquet) out
         from ..tools.stream import eval_batch
 
         if csv == "-" and ("-" in (words or []) or vars_file == "-"):
             raise UsageError("--csv - and the expression or --vars cannot both come from standard input")
         source, bindings = gather(words or [], vars_file)
         opts = {"csv": csv, "parquet": parquet, "grids": grid or [], "on_error": on_error, "fmt": format}
-        more = {"threads": threads, "engine": engine, "scheduler": scheduler}
+        more = {"threads": threads, "engine": engine, "scheduler": scheduler, "out_path": out_file}
         return eval_batch(source, bindings, **opts, **more, tie=tie, expand=expand, wrt=wrt)
     source, bindings = gather(words or [], vars_file)
     result = evaluate(source, bindings, expand=expand and not compare, tie=tie)

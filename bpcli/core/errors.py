@@ -44,3 +44,9 @@ class CheckFailed(BpError):
     """A check the user asked for did not pass (bp check, bp gradcheck): exit 1."""
 
     exit_code = 1
+
+
+class OutputError(BpError):
+    """The output could not be written (a full disk, an unwritable --out file): exit 4."""
+
+    exit_code = 4

@@ -207,7 +207,7 @@ def _check_widths(commas: list[int], width: int, path: str, start: int = 0) -> N
         )
 
 
-def _numbers(texts: list[str], name: str, path: str, start: int = 0) -> np.ndarray:
+def _numbers(texts: list[str], name: str, path: str, start: int = 0, option: str = "--csv") -> np.ndarray:
     """A column of numbers as doubles; a cell that is not a finite number is a usage error."""
     try:
         col = np.array(texts, dtype=float)
@@ -222,6 +222,71 @@ def _numbers(texts: list[str], name: str, path: str, start: int = 0) -> np.ndarr
             v = math.nan
         if not math.isfinite(v):
             raise UsageError(
-                f"--csv file {path!r}, row {start + r + 1}, column '{name}': not a finite number: {t.strip()!r}"
+                f"{option} file {path!r}, row {start + r + 1}, column '{name}': not a finite number: {t.strip()!r}"
             ) from None
     return np.array([float(t.replace("\u2212", "-")) for t in texts])
+
+
+class ParquetTable:
+    """A Parquet file, read a record batch at a time (pyarrow, the `parquet` extra). Columns
+    named after expression variables are read as numbers; the others pass through, written as
+    text (numbers at full precision, null as an empty cell)."""
+
+    def __init__(self, path: str, variables, batch_rows: int = 1 << 16):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise UsageError("--parquet needs pyarrow: pip install 'bpcli[parquet]'") from None
+        self.path, self.batch_rows = path, batch_rows
+        try:
+            self._file = pq.ParquetFile(path)
+        except OSError as e:  # pyarrow's errors about the file itself are OSErrors too
+            raise UsageError(f"cannot read --parquet file {path!r}: {e}") from None
+        self.schema = self._file.schema_arrow
+        self.names = list(self.schema.names)
+        if len(set(self.names)) != len(self.names):
+            dup = next(n for n in self.names if self.names.count(n) > 1)
+            raise UsageError(f"--parquet file {path!r}: column '{dup}' appears twice")
+        if self._file.metadata.num_rows == 0:
+            raise UsageError(f"--parquet file {path!r} has no rows")
+        self.columns = [name for name in self.names if name in variables]
+
+    def __iter__(self):
+        start = 0
+        for batch in self._file.iter_batches(batch_size=self.batch_rows):
+            yield arrow_chunk(batch, self.columns, self.path, start)
+            start += batch.num_rows
+
+
+def arrow_chunk(batch, columns: list[str], path: str, start: int):
+    """(lines, points, n) from an Arrow record batch (or table): the variables' columns as
+    doubles, every row as one CSV line of text."""
+    cells = [[_cell(v) for v in batch.column(k).to_pylist()] for k in range(batch.num_columns)]
+    names = batch.schema.names
+    points = {}
+    for name in columns:
+        col = batch.column(names.index(name))
+        try:
+            values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=float)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or not np.isfinite(values).all():
+            values = _numbers(cells[names.index(name)], name, path, start, option="--parquet")
+        points[name] = values
+    width = len(cells)
+    lines = []
+    for row in zip(*cells, strict=True):
+        line = ",".join(row)
+        if line.count(",") != width - 1 or '"' in line or "\n" in line or "\r" in line:
+            line = _csv_line(row)  # a cell that needs quotes
+        lines.append(line)
+    return lines, points, batch.num_rows
+
+
+def _cell(v) -> str:
+    """One Parquet value as text: numbers as Python writes them, null as an empty cell."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return repr(v) if isinstance(v, float) else str(v)

@@ -60,17 +60,18 @@ class Tally:
     kinks: int = 0
     first_kink: str = ""
 
-    def add(self, batch, graph, points, constants, tie: str, first: int) -> None:
-        if batch.bad.any():
+    def add(self, part, graph, constants, tie: str, first: int) -> None:
+        """Count one chunk's bad rows and kinks (`first`: its first row's 0-based number)."""
+        if part.bad.any():
             if not self.bad:
-                r = int(np.argmax(batch.bad))
-                self.first_bad = f"row {first + r + 1}: {row_error(graph, points, constants, r, tie)}"
-            self.bad += int(batch.bad.sum())
-        if batch.kinks.any():
+                r, why = part.first_bad.split(": ", 1)
+                self.first_bad = f"row {first + int(r) + 1}: {why}"
+            self.bad += int(part.bad.sum())
+        if part.kinks.any():
             if not self.kinks:
-                r = int(np.argmax(batch.kinks))
-                self.first_kink = f"row {first + r + 1}: {row_warning(graph, points, constants, r, tie)}"
-            self.kinks += int(batch.kinks.sum())
+                r, what = part.first_kink.split(": ", 1)
+                self.first_kink = f"row {first + int(r) + 1}: {what}"
+            self.kinks += int(part.kinks.sum())
 
     def fail(self) -> MathError:
         more = self.bad - 1
@@ -106,6 +107,7 @@ def eval_batch(
     threads: int | None = None,
     engine: str = "local",
     scheduler: str | None = None,
+    out_path: str | None = None,
     out=None,
 ) -> None:
     """CSV (or JSON Lines) out, one row per point, a chunk at a time."""
@@ -126,6 +128,8 @@ def eval_batch(
         raise UsageError(f"--threads must be 1 or more, not {threads}")
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler goes with --engine dask")
+    if out_path is not None and not out_path.endswith(".parquet"):
+        raise UsageError(f"--out {out_path}: with --csv, --parquet or --grid, --out writes a .parquet file")
     if engine == "dask" and csv is None and parquet is None:
         raise UsageError("--engine dask reads a table: give --csv FILE or --parquet FILE")
     if engine == "dask" and csv == "-":
@@ -134,7 +138,7 @@ def eval_batch(
     if engine == "dask":
         from .dask_engine import open_table
 
-        table = open_table(csv, parquet, graph.var_ids, scheduler)
+        table = open_table(csv, parquet, graph.var_ids, scheduler, threads or cores())
         names, columns = table.names, table.columns
     elif csv is not None:
         from ..readers.table import CsvTable
@@ -160,46 +164,95 @@ def eval_batch(
     if expand:
         graph = expand_graph(graph)
     threads = threads or cores()
-    chunks = table if table is not None else _grid_chunks(axes)
-    held = Held(out)
     keys = [wrt] if wrt is not None else list(graph.var_ids)
-    if fmt != "json":
-        held.write(row_view.csv_header(names, keys))
-    tally = Tally()
-    if engine == "dask":
-        for text, part in table.evaluate(graph, bindings, tie, on_error, fmt, wrt):
-            if on_error == "fail" and (tally.bad or part.bad):
-                tally.merge(part)
-                continue
-            tally.merge(part)
-            held.write(text)
+    if out_path is not None:
+        sink = row_view.ParquetRows(out_path, names, columns, keys)
     else:
-        first = 0
-        for lines, points, n in chunks:
-            batch = run(graph, points, bindings, tie, n=n, threads=threads)
-            tally.add(batch, graph, points, bindings, tie, first)
-            if not (on_error == "fail" and tally.bad):
-                held.write(chunk_text(batch, fmt, names, lines, points, wrt, on_error, first))
-            first += n
-    if tally.bad and on_error == "fail":
-        raise tally.fail()
+        sink = Held(out)
+        if fmt != "json":
+            sink.write(row_view.csv_header(names, keys))
+    tally = Tally()
+    try:
+        if engine == "dask":
+            parts = table.evaluate(graph, bindings, tie, on_error, fmt, wrt, out_path is not None)
+        else:
+            parts = _local(table if table is not None else _grid_chunks(axes), graph, bindings, tie, threads)
+        for part, first in parts:
+            if on_error == "fail" and (tally.bad or part.bad.any()):
+                tally.add(part, graph, bindings, tie, first)
+                continue  # count the other bad rows; write nothing more
+            tally.add(part, graph, bindings, tie, first)
+            if part.text is not None:  # Dask: the worker wrote the text
+                sink.write(part.text)
+            elif out_path is not None:
+                sink.write(names, part.lines, part.points, *chunk_rows(part, wrt, on_error))
+            else:
+                sink.write(
+                    row_view.rows(
+                        fmt, names, part.lines, part.points, *chunk_rows(part, wrt, on_error), first
+                    )
+                )
+        if tally.bad and on_error == "fail":
+            raise tally.fail()
+    except BaseException:
+        if out_path is not None:
+            sink.close(ok=False)
+        raise
     for message in tally.warnings(on_error):
         print(f"bp: warning: {message}", file=sys.stderr)
-    held.close()
+    sink.close()
 
 
-def chunk_text(batch, fmt: str, names, lines, points, wrt, on_error: str, first: int) -> str:
-    """One evaluated chunk's rows as text (skipped rows left out, or nan in place)."""
-    grads = batch.gradient if wrt is None else {wrt: {**batch.gradient, **batch.named}[wrt]}
-    value = batch.value
-    keep = None
+@dataclass
+class Part:
+    """One evaluated chunk: its rows' input (`lines`, `points`), value, gradients, bad rows and
+    kinks, and the first bad row's and first kink's message (already worded, 0-based row in the
+    chunk); `text` is the chunk's output when a Dask worker formatted it."""
+
+    lines: list | None
+    points: dict
+    value: np.ndarray
+    gradient: dict
+    named: dict
+    bad: np.ndarray
+    kinks: np.ndarray
+    first_bad: str = ""
+    first_kink: str = ""
+    text: str | None = None
+
+
+def evaluate_chunk(graph, lines, points, n, constants, tie, threads=1) -> Part:
+    """The batch engine on one chunk, with the scalar engine's words for its first bad row
+    and its first kink (the only rows whose messages a report can need)."""
+    batch = run(graph, points, constants, tie, n=n, threads=threads)
+    part = Part(lines, points, batch.value, batch.gradient, batch.named, batch.bad, batch.kinks)
     if batch.bad.any():
+        r = int(np.argmax(batch.bad))
+        part.first_bad = f"{r}: {row_error(graph, points, constants, r, tie)}"
+    if batch.kinks.any():
+        r = int(np.argmax(batch.kinks))
+        part.first_kink = f"{r}: {row_warning(graph, points, constants, r, tie)}"
+    return part
+
+
+def _local(chunks, graph, constants, tie, threads):
+    first = 0
+    for lines, points, n in chunks:
+        yield evaluate_chunk(graph, lines, points, n, constants, tie, threads), first
+        first += n
+
+
+def chunk_rows(part: Part, wrt, on_error: str):
+    """(value, gradients, keep) as a chunk writes them: skipped rows left out (keep), or nan."""
+    grads = part.gradient if wrt is None else {wrt: {**part.gradient, **part.named}[wrt]}
+    value, keep = part.value, None
+    if part.bad.any():
         if on_error == "skip":
-            keep = ~batch.bad
+            keep = ~part.bad
         elif on_error == "nan":
-            value = np.where(batch.bad, np.nan, value)
-            grads = {k: np.where(batch.bad, np.nan, g) for k, g in grads.items()}
-    return row_view.rows(fmt, names, lines, points, value, grads, keep, first)
+            value = np.where(part.bad, np.nan, value)
+            grads = {k: np.where(part.bad, np.nan, g) for k, g in grads.items()}
+    return value, grads, keep
 
 
 def _grid_chunks(axes: dict[str, np.ndarray], size: int = 1 << 16):

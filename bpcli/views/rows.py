@@ -63,3 +63,48 @@ def _jsonl(names, lines, points, computed, grads, numbers) -> str:
             f'{{"row": {r}, "inputs": {{{inputs}}}, "value": {fix(computed[0][i])}, "gradient": {{{grad}}}}}'
         )
     return "\n".join(parts) + "\n"
+
+
+class ParquetRows:
+    """Batch output as a Parquet file (pyarrow), a row group per chunk: the input columns (the
+    variables' as doubles, the others as text), then f and df/d<name> as doubles; nan stays nan.
+    A table that fails part way leaves no file behind."""
+
+    def __init__(self, path: str, names: list[str], numeric, grads):
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            from ..core.errors import UsageError
+
+            raise UsageError("--out FILE.parquet needs pyarrow: pip install 'bpcli[parquet]'") from None
+        self.pa, self.path, self.names, self.numeric = pa, path, names, set(numeric)
+        fields = [(k, pa.float64() if k in self.numeric else pa.string()) for k in names]
+        fields += [("f", pa.float64()), *((f"df/d{k}", pa.float64()) for k in grads)]
+        self.schema = pa.schema(fields)
+        self._writer = pq.ParquetWriter(path, self.schema)
+
+    def write(self, names, lines, points, value, grads, keep) -> None:
+        """One chunk's rows (`keep`: a bool mask of rows to write, None for all)."""
+        if keep is not None:
+            kept = np.flatnonzero(keep)
+            value, points = value[kept], {k: p[kept] for k, p in points.items()}
+            grads = {k: g[kept] for k, g in grads.items()}
+            lines = None if lines is None else [lines[r] for r in kept.tolist()]
+        if not len(value):
+            return
+        cells = None if lines is None else list(zip(*csv_module.reader(lines), strict=True))
+        columns = [
+            points[k] if k in self.numeric else self.pa.array(cells[j], self.pa.string())
+            for j, k in enumerate(names)
+        ]
+        columns += [value, *grads.values()]
+        self._writer.write_table(self.pa.Table.from_arrays(columns, schema=self.schema))
+
+    def close(self, ok: bool = True) -> None:
+        """Finish the file; or, after a failure, remove it."""
+        import os
+
+        self._writer.close()
+        if not ok:
+            os.unlink(self.path)
