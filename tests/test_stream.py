@@ -51,3 +51,34 @@ def case_small_pieces(monkeypatch):
 
 def _small_grid_chunks(grid_chunks):
     return lambda axes, size=50: grid_chunks(axes, size)
+
+
+def test_output_starts_before_standard_input_ends(tmp_path):
+    """A producer that has written 100,000 rows and not closed the pipe already sees rows come
+    back (past the 1 MiB held back); row numbers keep counting across the chunks."""
+    import os
+    import select
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NO_COLOR": "1"}
+    cmd = [sys.executable, "-m", "bpcli", "eval", "2*x", "--csv", "-", "--format", "json"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        p.stdin.write(b"x\n" + b"".join(b"%d\n" % i for i in range(100_000)))
+        p.stdin.flush()
+        ready, _, _ = select.select([p.stdout], [], [], 60)
+        assert ready, "no output while standard input is still open"
+        first = json.loads(p.stdout.readline())
+        assert first == {"row": 1, "inputs": {"x": 0.0}, "value": 0.0, "gradient": {"x": 2.0}}
+        assert p.poll() is None  # still running: the input has not ended
+        p.stdin.write(b"7\n")
+        p.stdin.close()
+        rest = p.stdout.read().decode().splitlines()
+        assert p.wait(60) == 0
+        last = json.loads(rest[-1])
+        assert last == {"row": 100_001, "inputs": {"x": 7.0}, "value": 14.0, "gradient": {"x": 2.0}}
+        assert len(rest) == 100_000
+    finally:
+        p.kill()
+        p.wait()

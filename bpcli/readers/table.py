@@ -34,32 +34,39 @@ class CsvTable:
 
     def __init__(self, path: str, variables, read_bytes: int | None = None):
         self.path = path
-        self._pieces = _last_flagged(_pieces(path, read_bytes or READ_BYTES))
+        self._pieces = _pieces(path, read_bytes or READ_BYTES)
         self._variables = variables
         self._held: list[str] = []  # whitespace-only lines: rows only if more rows follow
         self._quoted = False
         self.rows = 0  # data rows read so far
         self.names: list[str] = []
         self._first = None
-        for piece, last in self._pieces:
-            chunk = self._chunk(piece, last)
+        for piece in self._pieces:
+            chunk = self._chunk(piece)
             if self.names:
                 self._first = chunk
                 break
         if not self.names:
             raise UsageError(f"--csv file {path!r} is empty (it needs a header row naming the columns)")
+        if self.rows == 0:  # the rows may be in the next piece (or there are none)
+            for piece in self._pieces:
+                self._first = self._chunk(piece)
+                if self.rows:
+                    break
+        if self.rows == 0:
+            raise UsageError(f"--csv file {path!r} has a header but no rows")
         self.columns = [name for name in self.names if name in variables]
 
     def __iter__(self) -> Iterator[tuple[list[str], dict[str, np.ndarray], int]]:
         first, self._first = self._first, None
         if first is not None and first[2]:
             yield first
-        for piece, last in self._pieces:
-            chunk = self._chunk(piece, last)
+        for piece in self._pieces:
+            chunk = self._chunk(piece)
             if chunk is not None and chunk[2]:
                 yield chunk
 
-    def _chunk(self, text: str, last: bool):
+    def _chunk(self, text: str):
         """The rows of one piece of text (which ends at a row boundary), parsed as the whole
         file used to be: the csv module's rules when there are quotes, else lines and commas."""
         self._quoted = self._quoted or '"' in text
@@ -79,10 +86,9 @@ class CsvTable:
             if "" in lines:  # blank lines between rows are skipped
                 lines = [s for s in lines if s]
             self._held = []
-            while lines and not lines[-1].strip():  # trailing whitespace-only lines are not rows
+            # whitespace-only lines at the end of the table are not rows: hold them until more come
+            while lines and not lines[-1].strip():
                 self._held.insert(0, lines.pop())
-            if last:
-                self._held = []
             if not self.names:
                 if not lines:
                     return None
@@ -90,8 +96,6 @@ class CsvTable:
             cells = None
         start, width = self.rows, len(self.names)
         self.rows += len(lines)
-        if last and self.rows == 0:
-            raise UsageError(f"--csv file {self.path!r} has a header but no rows")
         wanted = [(k, name) for k, name in enumerate(self.names) if name in self._variables]
         if wanted and cells is None and lines:
             joined = "\n".join(lines)
@@ -180,17 +184,6 @@ def _cut(reads: Iterator[bytes | str], path: str) -> Iterator[str]:
         carry = carry.removeprefix("\ufeff")
     if carry:
         yield carry
-
-
-def _last_flagged(items: Iterator[str]) -> Iterator[tuple[str, bool]]:
-    """Each item with a flag: is it the last one? (The end of the table changes how its last
-    lines are read.) An empty table gives one empty last piece."""
-    prev = None
-    for item in items:
-        if prev is not None:
-            yield prev, False
-        prev = item
-    yield ("" if prev is None else prev), True
 
 
 def _csv_line(cells: list[str]) -> str:
