@@ -5,7 +5,7 @@
     python bench/run.py --readme   # also copy the tables into README.md
 
 Peers: SymPy (parse + diff + evalf; lambdify for batch), micrograd, PyTorch CPU autograd (one
-thread), JAX where installed; floors `python -c pass` and `python -c "import typer"`. A peer that
+thread; batch also on every core), JAX where installed; floors `python -c pass` and `python -c "import typer"`. A peer that
 is not installed is reported as such; one that fails (RecursionError, time-out, crash) is
 reported as failing at that size. bp reads the expression as text (it has to parse it); the
 peers that cannot parse get their graph built by Python code from the same numbers, which only
@@ -285,66 +285,172 @@ def graphs(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
 def batch(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
     import numpy as np
 
-    from bpcli.core.batch import run
+    from bpcli.core.batch import cores, run
     from bpcli.core.parse import parse
 
     expr = LECTURE["batch"]
     sizes = [1000, 100000] if quick else [1000, 100000, 1000000]
+    every = cores()
     rows: dict = {}
     graph = parse(expr)
     peers = {}
     if have("torch"):
-        peers["PyTorch (1 thread)"] = _torch_batch
+        peers["PyTorch (1 thread)"] = lambda x, y: _torch_batch(x, y, 1)
+        peers[f"PyTorch ({every} threads)"] = lambda x, y: _torch_batch(x, y, every)
+    else:
+        peers["PyTorch"] = None
     peers["NumPy by hand"] = _numpy_batch
     if have("sympy"):
         peers["SymPy lambdify"] = _sympy_batch()
-    if have("jax"):
-        peers["JAX (jit)"] = _jax_batch()
+    peers["JAX (jit)"] = _jax_batch() if have("jax") else None
     for n in sizes:
         rng = np.random.default_rng(n)
         x, y = rng.normal(size=n), rng.normal(size=n)
-        fns = {"bp": lambda x=x, y=y: run(graph, {"x": x, "y": y}, {})}
-        fns.update({k: (lambda f=f, x=x, y=y: f(x, y)) for k, f in peers.items()})
+        fns = {
+            "bp (1 thread)": lambda x=x, y=y: run(graph, {"x": x, "y": y}, {}, threads=1),
+            f"bp ({every} threads)": lambda x=x, y=y: run(graph, {"x": x, "y": y}, {}, threads=every),
+        }
+        fns.update({k: (lambda f=f, x=x, y=y: f(x, y)) for k, f in peers.items() if f is not None})
         times: dict = {k: [] for k in fns}
         for f in fns.values():
             f()  # warm up: allocator, caches, JIT
-        for _ in range(max(repeat, 5)):
+        for _ in range(max(repeat, 9)):
             for k, f in fns.items():
                 t = time.perf_counter()
                 f()
                 times[k].append(time.perf_counter() - t)
         for k in fns:
             rows.setdefault(k, {})[n] = statistics.median(times[k])
+        for k, f in peers.items():
+            if f is None:
+                rows.setdefault(k, {})[n] = Failed("not installed")
     out = table(
         f"Batch value + gradient of {expr}, in-process on arrays (points)",
         sizes,
         rows,
-        note="Median of repeated calls after one warm-up call; bp is `bpcli.core.batch.run` (forward, backward, row checks).",
+        ref="bp (1 thread)",
+        note="Median of repeated calls, interleaved, after one warm-up call; bp is"
+        " `bpcli.core.batch.run` (forward, backward, bad-row and kink checks); (Nx) = time / bp's"
+        " on 1 thread.",
     )
-    # the CLI end to end on a CSV file
-    cli_rows: dict = {"bp eval --csv": {}}
+    stream_md, stream_v = streaming(work, quick)
+    return out + "\n" + stream_md, {"rows": rows, "sizes": sizes, "threads": every, **stream_v}
+
+
+def run_rss(cmd, stdin_file=None, timeout=600.0, prefix_lines=0):
+    """(wall seconds, peak RSS in bytes, SHA-256 of the first `prefix_lines` output lines) of
+    one command, or Failed; the output is read as it comes and not kept."""
+    import hashlib
+
+    stdin = open(stdin_file, "rb") if stdin_file else subprocess.DEVNULL
+    # GNU time measures the command alone: a child of this (large) process would count the
+    # memory it shared with it before exec in its own peak
+    timer = Path("/usr/bin/time")
+    report = tempfile.NamedTemporaryFile(suffix=".rss", delete=False).name
+    if timer.exists():
+        cmd = [str(timer), "-f", "%M", "-o", report, *cmd]
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    digest, left, carry = hashlib.sha256(), prefix_lines, b""
+    while block := p.stdout.read(1 << 20):
+        if left:
+            lines = (carry + block).split(b"\n")
+            carry = lines.pop()
+            take = lines[:left]
+            digest.update(b"".join(line + b"\n" for line in take))
+            left -= len(take)
+    _, status, usage = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t
+    if stdin_file:
+        stdin.close()
+    if status != 0 or dt > timeout:
+        return Failed(f"fails (status {status})")
+    peak = usage.ru_maxrss
+    if timer.exists():
+        peak = int(Path(report).read_text().split()[-1])
+    Path(report).unlink()
+    return dt, peak * 1024, digest.hexdigest()
+
+
+def _write_table(path: Path, n: int) -> None:
+    """n rows `x,y` of random doubles at full precision, made a million at a time."""
+    import numpy as np
+
+    with open(path, "w") as f:
+        f.write("x,y\n")
+        for k, lo in enumerate(range(0, n, 1_000_000)):
+            rng = np.random.default_rng(k)
+            m = min(1_000_000, n - lo)
+            xs, ys = rng.normal(size=m).tolist(), rng.normal(size=m).tolist()
+            f.write("\n".join(map(",".join, zip(map(repr, xs), map(repr, ys), strict=True))) + "\n")
+
+
+def streaming(work: Path, quick: bool) -> tuple[str, dict]:
+    """`bp eval --csv` end to end at growing row counts: time and peak RSS; the output on the
+    first 1e5 rows of the largest table is checked against the output on a 1e5-row table."""
+    expr = LECTURE["batch"]
+    sizes = [1000, 100000] if quick else [1000, 100000, 1000000, 10000000]
+    rows: dict = {
+        "bp eval --csv (CSV out)": {},
+        "peak RSS": {},
+        "bp eval --csv --format json": {},
+        "peak RSS (json)": {},
+    }
+    prefix = None
     for n in sizes:
-        rng = np.random.default_rng(n)
-        path = work / f"points{n}.csv"
-        with open(path, "w") as f:
-            f.write(
-                "x,y\n"
-                + "\n".join(
-                    f"{a!r},{b!r}"
-                    for a, b in zip(rng.normal(size=n).tolist(), rng.normal(size=n).tolist(), strict=True)
-                )
-                + "\n"
-            )
-        res = measure({"bp eval --csv": ([*BP, "eval", expr, "--csv", str(path)], None)}, 3, 60)
-        cli_rows["bp eval --csv"][n] = res["bp eval --csv"]
-    out += "\n" + table("bp eval EXPR --csv FILE, end to end (rows; CSV in, CSV out)", sizes, cli_rows) + "\n"
-    return out, {"rows": rows, "cli": cli_rows, "sizes": sizes}
+        path = work / f"rows{n}.csv"
+        _write_table(path, n)
+        cmd = [*BP, "eval", expr, "--csv", str(path)]
+        k = min(n, 100000)
+        best = None
+        for _ in range(1 if n >= 10000000 else 3):
+            r = run_rss(cmd, prefix_lines=k + 1)
+            if isinstance(r, Failed) or best is None or r[0] < best[0]:
+                best = r
+            if isinstance(r, Failed):
+                break
+        if isinstance(best, Failed):
+            rows["bp eval --csv (CSV out)"][n] = rows["peak RSS"][n] = best
+        else:
+            rows["bp eval --csv (CSV out)"][n] = best[0]
+            rows["peak RSS"][n] = f"{best[1] / 2**20:.0f} MB"
+            if n == 100000:
+                prefix = best[2]
+            elif n > 100000 and prefix is not None:
+                same = best[2] == prefix
+                rows["peak RSS"][n] += "" if same else " (first 1e5 rows DIFFER)"
+                rows.setdefault("_prefix_same", {})[n] = same
+        if n in (100000, 1000000):
+            r = run_rss([*cmd, "--format", "json"])
+            rows["bp eval --csv --format json"][n] = r if isinstance(r, Failed) else r[0]
+            rows["peak RSS (json)"][n] = r if isinstance(r, Failed) else f"{r[1] / 2**20:.0f} MB"
+        path.unlink()
+    src = work / "nest10000.txt"
+    from workloads import sigmoid_nest
+
+    src.write_text(sigmoid_nest(10000)[0])
+    nest = run_rss([*BP, "eval", "-", "--grid", "x=-3:3:32768"], stdin_file=str(src))
+    prefix_same = rows.pop("_prefix_same", {})
+    md = "### bp eval EXPR --csv FILE, end to end, streamed (rows; CSV in, CSV or JSON Lines out)\n\n"
+    md += "| | " + " | ".join(str(s) for s in sizes) + " |\n| --- |" + " --- |" * len(sizes) + "\n"
+    for name, by in rows.items():
+        md += (
+            f"| {name} | "
+            + " | ".join(by[s] if isinstance(by.get(s), str) else cell(by.get(s)) for s in sizes)
+            + " |\n"
+        )
+    if not isinstance(nest, Failed):
+        md += (
+            f"\n1e4 nested sigmoids on a 32768-point grid (`bp eval - --grid x=-3:3:32768`):"
+            f" {cell(nest[0])}, peak RSS {nest[1] / 2**20:.0f} MB.\n"
+        )
+    return md, {"stream": rows, "stream_sizes": sizes, "prefix_same": prefix_same, "nest": nest}
 
 
-def _torch_batch(x, y):
+def _torch_batch(x, y, threads=1):
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     X = torch.from_numpy(x).requires_grad_()
     Y = torch.from_numpy(y).requires_grad_()
     f = (X + torch.sigmoid(Y)) / (torch.sigmoid(X) + (X + Y) ** 2)
@@ -423,17 +529,31 @@ def verdicts(cold: dict, graph: dict, batch_v: dict) -> str:
             f" (goal <= 3x): {ok(p['backward'] <= 3 * p['forward'])}."
         )
     big = max(batch_v["sizes"])
-    bp_b = batch_v["rows"]["bp"][big]
-    torch_b = batch_v["rows"].get("PyTorch (1 thread)", {}).get(big)
-    cli = batch_v["cli"]["bp eval --csv"][big]
-    text = f"3. Batch at {big} points: bp {cell(bp_b)}"
-    if torch_b is not None:
-        text += (
-            f" = {bp_b / torch_b:.2f}x PyTorch's {cell(torch_b)} (goal <= 1.5x): {ok(bp_b <= 1.5 * torch_b)}"
+    every = batch_v["threads"]
+    r = batch_v["rows"]
+    text = f"3. Batch at {big} points, value + gradient:"
+    for bp_name, torch_name in (
+        ("bp (1 thread)", "PyTorch (1 thread)"),
+        (f"bp ({every} threads)", f"PyTorch ({every} threads)"),
+    ):
+        bp_b, torch_b = r[bp_name][big], r.get(torch_name, {}).get(big)
+        if torch_b is None or isinstance(torch_b, Failed):
+            text += f" {bp_name} {cell(bp_b)}, PyTorch not measured;"
+        else:
+            text += f" {bp_name} {cell(bp_b)} vs {torch_name} {cell(torch_b)} = {bp_b / torch_b:.2f}x (goal < 1): {ok(bp_b < torch_b)};"
+    lines.append(text.rstrip(";") + ".")
+    stream, sizes = batch_v["stream"], batch_v["stream_sizes"]
+    top = max(sizes)
+    rss = stream["peak RSS"].get(top)
+    t = stream["bp eval --csv (CSV out)"].get(top)
+    same = batch_v["prefix_same"].get(top)
+    if isinstance(rss, str):
+        mb = float(rss.split()[0])
+        lines.append(
+            f"4. Streaming: `bp eval --csv` on {top} rows: {cell(t)}, peak RSS {rss} (goal < 300 MB):"
+            f" {ok(mb < 300)}; output on its first 1e5 rows the same as on the 1e5-row table:"
+            f" {'PASS' if same else 'FAIL' if same is False else 'not measured'}."
         )
-    if not isinstance(cli, Failed):
-        text += f"; `bp eval --csv` on {big} rows: {cell(cli)} (goal <= 3 s): {ok(cli <= 3)}."
-    lines.append(text)
     return "\n".join(lines) + "\n"
 
 
