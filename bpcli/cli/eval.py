@@ -76,7 +76,9 @@ def eval_cmd(
     threads: int | None = typer.Option(
         None, "--threads", metavar="N", help="Batch: threads to evaluate on (default: every core)."
     ),
-    engine: str = typer.Option("local", "--engine", help="Batch: local | dask (pip install bpcli[dask])."),
+    engine: str = typer.Option(
+        "local", "--engine", metavar="NAME", help="Batch: local | dask (pip install bpcli[dask])."
+    ),
     scheduler: str | None = typer.Option(
         None, "--scheduler", metavar="ADDRESS", help="Batch, --engine dask: an existing Dask cluster."
     ),

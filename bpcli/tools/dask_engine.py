@@ -8,6 +8,8 @@ bp builds no scheduler of its own: Dask's runs the work.
 
 from __future__ import annotations
 
+import glob
+import os
 from collections import deque
 
 from ..core.errors import UsageError
@@ -45,9 +47,13 @@ class DaskTable:
                     f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({e})"
                 ) from None
         self.threads = threads
-        # the header and the first rows, read as the local engine reads them: the same errors
+        # the header and the first rows of the (first) file, read as the local engine reads
+        # them: the same errors; a URL or a directory is left to Dask
+        path = csv if csv is not None else parquet
+        matches = sorted(glob.glob(path)) if "://" not in path else []
+        first = matches[0] if matches and os.path.isfile(matches[0]) else None
         if csv is not None:
-            head = CsvTable(csv, variables)
+            head = CsvTable(first, variables) if first else None
             self.path, self.option = csv, "--csv"
             self.frame = dd.read_csv(
                 csv,
@@ -58,10 +64,14 @@ class DaskTable:
                 encoding="utf-8",
             )
         else:
-            head = ParquetTable(parquet, variables)
+            head = ParquetTable(first, variables) if first else None
             self.path, self.option = parquet, "--parquet"
             self.frame = dd.read_parquet(parquet, dtype_backend="pyarrow", blocksize=BLOCK)
-        self.names, self.columns = head.names, head.columns
+        if head is not None:
+            self.names, self.columns = head.names, head.columns
+        else:
+            self.names = [str(c).strip() for c in self.frame.columns]
+            self.columns = [name for name in self.names if name in variables]
 
     def _compute(self, task):
         if self.client is not None:
