@@ -15,7 +15,7 @@ from ..core.errors import BpError
 from ._options import plain_coercion
 
 #: every command, in the order `bp --help` lists them: name -> module under bpcli.cli
-COMMANDS = ("eval", "check", "explain", "gradcheck", "descend", "fit", "plot")
+COMMANDS = ("eval", "check", "problems", "explain", "gradcheck", "descend", "fit", "plot")
 
 
 def _version(value: bool) -> None:

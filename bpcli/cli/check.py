@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ..core.errors import CheckFailed, UsageError
+from ..core.errors import BpError, CheckFailed, UsageError
 from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn
 
 FORMATS = ("rich", "plain", "json", "gradescope")
@@ -84,7 +84,12 @@ def check_cmd(
     if file is not None:
         if words or expect or vars_file:
             raise UsageError("--file grades a problem set: give no expression, bindings or --expect with it")
-        result = lib.check_file(file, rtol=rtol, atol=atol, answers=answers)
+        try:
+            result = lib.check_file(file, rtol=rtol, atol=atol, answers=answers)
+        except BpError as e:
+            if format == "gradescope":  # the autograder still gets a results.json the student can read
+                sys.stdout.write(view.gradescope_error(f"bp: {e.message}"))
+            raise
         warn(w for g in result.graded for w in g.report.warnings)
         if format == "gradescope":
             sys.stdout.write(view.gradescope_set(result))

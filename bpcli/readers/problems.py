@@ -376,7 +376,7 @@ def write_set(s: ProblemSet) -> str:
     the same set always gives the same bytes."""
     lines = []
     if s.seed is not None:
-        lines.append(f"# a variant made by bp problems make --seed {s.seed}")
+        lines.append(f"# a variant made by bp problems make --seed {toml_string(s.seed)}")
     if s.title is not None:
         lines.append(f"title = {toml_string(s.title)}")
     if s.seed is not None:
@@ -415,4 +415,16 @@ def write_answers(key: dict[str, list[tuple[str, float]]]) -> str:
             lines.append("")
         lines.append(f"[{toml_key(problem)}]")
         lines += [f"{toml_key(n)} = {_num_text(v)}" for n, v in answers]
+    return "\n".join(lines) + "\n"
+
+
+def answer_template(asked: dict[str, list[str]]) -> str:
+    """An answer file to fill in: one table per problem, each question `= ""` (an empty answer
+    counts as no answer)."""
+    lines = []
+    for problem, names in asked.items():
+        if lines:
+            lines.append("")
+        lines.append(f"[{toml_key(problem)}]")
+        lines += [f'{toml_key(n)} = ""' for n in names]
     return "\n".join(lines) + "\n"

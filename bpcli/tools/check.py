@@ -94,7 +94,12 @@ def hint(
 ) -> str:
     """bp's value written so that it is itself a right answer and not misleading: to the answer's
     own places, or finer when the problem's precision asks for more (0 against -0.731 hints
-    `-0.73`, never `-1`), and to at least two significant digits (`0.0040`, not `0.00`)."""
+    `-0.73`, never `-1`), and to at least two significant digits (`0.0040`, not `0.00`); an
+    exact value without padding zeros (`-4`, not `-4.00`).
+
+    >>> hint(-0.731, 0), hint(0.004, 1), hint(-4.0, 0), hint(-0.5898, 2)
+    ('-0.73', '0.0040', '-4', '-0.59')
+    """
     tol = tolerance(actual, rtol, atol)
     if not tol > 0:
         return repr(0.0 if actual == 0 else actual)
@@ -103,7 +108,14 @@ def hint(
         places += 1
     if actual != 0:
         places = max(places, 1 - math.floor(math.log10(abs(actual))))
-    return rounded(actual, min(places, _MAX_PLACES))
+    text = rounded(actual, min(places, _MAX_PLACES))
+    with localcontext(prec=_PREC):
+        if "." in text and Decimal(text) == Decimal(actual):  # exact: no padding zeros (`-4`)
+            keep = max(decimals or 0, 0)
+            whole, frac = text.split(".")
+            frac = frac.rstrip("0").ljust(keep, "0")
+            text = f"{whole}.{frac}" if frac else whole
+    return text
 
 
 def output_name(source: str) -> str | None:
@@ -266,6 +278,8 @@ def check(
             graph.source, dict(bindings), [_grade(n, q, t) for n, q, t in resolved], rtol, atol, warnings
         )
     for name, quantity, text in resolved:
+        if isinstance(text, str) and not text.strip():  # a template's blank: not answered
+            continue
         if quantity in given:
             raise UsageError(f"{what} {name}: {quantity} is answered twice ({given[quantity][0]} and {name})")
         given[quantity] = (name, text)
@@ -392,6 +406,11 @@ def questions(p: Problem) -> list[str]:
     return p.ask if p.ask is not None else [n for n, _ in p.expect]
 
 
+def asked(p: Problem, graph) -> list[str]:
+    """The questions of a problem, the default (every input's gradient) spelled out."""
+    return questions(p) or ["d" + v for v in graph.var_ids]
+
+
 def _fixed(p: Problem, source: str) -> None:
     if p.spreads:
         raise UsageError(
@@ -488,9 +507,31 @@ def check_file(
 # -- a variant per student -------------------------------------------------------------------
 
 
+def _blocked(r) -> list[bool]:
+    """Per node: its gradient is exactly 0 because a max/min router or a relu sends nothing back
+    along every use (the lesson of the router, not a degenerate draw)."""
+    from ..core.gates import GATES
+
+    g = r.graph
+    users = g.users()
+    blocked = [False] * len(g)
+    for node in range(len(g) - 2, -1, -1):  # gates have larger ids than their inputs
+        if r.grads[node] != 0 or not users[node] or node == g.output:
+            continue
+        blocked[node] = True
+        for gate in users[node]:
+            row = GATES[g.ops[gate]]
+            routed = (row.pattern == "router" or g.ops[gate] == "relu") and r.locals[gate] is not None
+            slots = [k for k, a in enumerate(g.args[gate]) if a == node]
+            if not (blocked[gate] or (routed and all(r.locals[gate][k] == 0 for k in slots))):
+                blocked[node] = False
+                break
+    return blocked
+
+
 def _fair(graph, values: dict[str, float], p: Problem) -> bool:
     """A draw a student can be asked about: finite, off every kink, tie and jump, and no asked
-    gradient so near zero that the answer 0 would be right."""
+    gradient so near zero that the answer 0 would be right (unless a router or relu blocks it)."""
     from ..core.engine import evaluate
 
     try:
@@ -503,11 +544,15 @@ def _fair(graph, values: dict[str, float], p: Problem) -> bool:
         if op in _DISCONTINUOUS and r.values[graph.args[i][0]] == 0:
             return False
     table = quantities(r, output_name(graph.source))
+    nodes = {**graph.var_ids, **graph.names}
+    blocked = None
     zero = written("0")
-    names = questions(p) or ["d" + v for v in graph.var_ids]
-    for name in names:
+    for name in asked(p, graph):
         quantity, value = table.get(_normal(name), (None, None))
-        if quantity is not None and quantity.startswith("df/d") and matches(zero, value, p.rtol, p.atol):
+        if quantity is None or not quantity.startswith("df/d") or not matches(zero, value, p.rtol, p.atol):
+            continue
+        blocked = blocked or _blocked(r)
+        if not blocked[nodes[quantity[4:]]]:
             return False
     return True
 

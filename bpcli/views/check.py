@@ -190,8 +190,10 @@ GRADESCOPE_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible
 
 
 def _test_output(a, reveal: bool) -> str:
-    yours = "no answer" if a.written is None else f"your answer: {a.written.text}"
-    return f"{a.name} ({a.quantity}): {yours}; {_verdict(a, reveal)}"
+    label = a.name if a.name == a.quantity else f"{a.name} ({a.quantity})"
+    if a.written is None:
+        return f"{label}: {_verdict(a, reveal)}"
+    return f"{label} = {a.written.text}: {_verdict(a, reveal)}"
 
 
 def gradescope(graded, *, title: str | None = None, reveal: bool = False, visibility: str = "visible") -> str:
@@ -200,7 +202,7 @@ def gradescope(graded, *, title: str | None = None, reveal: bool = False, visibi
     (problem name, points, Report). bp's values stay out of the feedback unless `reveal`."""
     tests, lines = [], []
     for k, (name, points, report) in enumerate(graded, 1):
-        share = points / len(report.answers) if report.answers else 0.0
+        share = round(points / len(report.answers), 6) if report.answers else 0.0
         for j, a in enumerate(report.answers, 1):
             tests.append(
                 {
@@ -213,8 +215,11 @@ def gradescope(graded, *, title: str | None = None, reveal: bool = False, visibi
                     "visibility": visibility,
                 }
             )
-        lines.append(f"problem {name}: {report.right}/{len(report.answers)} right")
-    score = sum(t["score"] for t in tests)
+        at = ", ".join(f"{n}={short(v)}" for n, v in report.bindings.items())
+        lines.append(
+            f"problem {name}: {one_line(report.expression)} at {at}: {report.right}/{len(report.answers)} right"
+        )
+    score = round(sum(t["score"] for t in tests), 6)
     head = [title] if title else []
     obj = {
         "score": score,
@@ -235,3 +240,16 @@ def gradescope_set(set_report, reveal: bool = False) -> str:
 def gradescope_one(report, reveal: bool = False) -> str:
     """One `bp check` as Gradescope's results.json: one point per answer."""
     return gradescope([("check", float(len(report.answers)), report)], reveal=reveal)
+
+
+def gradescope_error(message: str) -> str:
+    """results.json for a submission bp could not grade (a bad answer file): score 0, and the
+    reason where the student sees it."""
+    obj = {
+        "score": 0.0,
+        "output": message,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+    }
+    return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
