@@ -15,6 +15,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bpcli.readers.problems import Problem, ProblemSet, read_set, toml_string, write_set
 from bpcli.tools.check import check, make_variant
@@ -70,6 +72,20 @@ def test_hint_is_never_misleading(bp):
     # a small value keeps two significant digits: dy = x = 0.004
     r = bp("check", "x*y", "--x", "0.004", "--y", "1", "--expect", "dy=1", "--format", "json")
     assert json.loads(r.out)["answers"][0]["rounded"] == "0.0040"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    value=st.floats(min_value=-1e12, max_value=1e12, allow_nan=False),
+    decimals=st.one_of(st.none(), st.integers(-4, 8)),
+    tol=st.sampled_from([(None, None), (1e-3, None), (None, 0.5), (0.0, 0.0)]),
+)
+def test_the_hint_is_itself_a_right_answer(value, decimals, tol):
+    from bpcli.readers.problems import written
+    from bpcli.tools.check import hint, matches
+
+    text = hint(value, decimals, *tol)
+    assert matches(written(text), value, *tol), text
 
 
 def test_tolerance_options_still_replace_the_rule(bp):

@@ -104,11 +104,16 @@ def hint(
     if not tol > 0:
         return repr(0.0 if actual == 0 else actual)
     places = max(decimals if decimals is not None else -_MAX_PLACES, math.ceil(-math.log10(2 * tol)))
-    while places < _MAX_PLACES and 0.5 * 10.0**-places > tol:  # log10's rounding, made safe
+    while places <= _MAX_PLACES and 0.5 * 10.0**-places > tol:  # log10's rounding, made safe
         places += 1
     if actual != 0:
         places = max(places, 1 - math.floor(math.log10(abs(actual))))
-    text = rounded(actual, min(places, _MAX_PLACES))
+    if places > _MAX_PLACES:  # finer than any answer is read: bp's value exactly
+        return repr(actual)
+    text = rounded(actual, places)
+    if places < 0:  # written so that its own precision is the tens or more: 1.23e+06, not 1230000
+        digits = len(text.lstrip("-")) + places
+        return format(Decimal(text), f".{max(digits - 1, 0)}e")
     with localcontext(prec=_PREC):
         if "." in text and Decimal(text) == Decimal(actual):  # exact: no padding zeros (`-4`)
             keep = max(decimals or 0, 0)

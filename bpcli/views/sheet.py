@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..core.gates import GATES
 from ..core.graph import Graph
+from .check import one_line
 from .common import node_names
 
 _UNICODE = ("├─ ", "└─ ", "│  ", "   ", " ↑")
@@ -86,14 +87,9 @@ def _latex_escape(s: str) -> str:
     return "".join(table.get(c, c) for c in s)
 
 
-def _one_line(expression: str) -> str:
-    parts = [line.split("#", 1)[0].strip() for line in expression.splitlines()]
-    return "; ".join(p for p in parts if p)
-
-
 def _shown(expression: str, graph: Graph) -> str:
     """The expression on one line; `f = ...` unless its statements name their own values."""
-    line = _one_line(expression)
+    line = one_line(expression)
     return line if graph.names else f"f = {line}"
 
 
