@@ -580,3 +580,14 @@ def test_build_script_is_the_flow_the_readme_shows():
     text = (COURSE / "build.sh").read_text()
     for command in ("bp problems make", "bp problems key", "bp problems sheet", "--format gradescope"):
         assert command in text
+
+
+def test_a_question_not_in_the_expression(bp, tmp_path):
+    hw = tmp_path / "hw.toml"
+    hw.write_text(
+        '[[problem]]\nname = "p"\nexpression = "x*y"\nbindings = { x = {range = [1, 3]}, y = 1 }\nask = ["dz"]\n'
+    )
+    r = bp("problems", "make", str(hw), "--seed", "a")
+    assert r.code == 2 and "'p'" in r.err and "'dz'" in r.err
+    hw.write_text('[[problem]]\nname = "p"\nexpression = "x*y"\nbindings = { x = 1, y = 1 }\nask = ["dz"]\n')
+    assert bp("problems", "key", str(hw)).code == 2

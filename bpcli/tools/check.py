@@ -553,8 +553,10 @@ def _fair(graph, values: dict[str, float], p: Problem) -> bool:
     blocked = None
     zero = written("0")
     for name in asked(p, graph):
-        quantity, value = table.get(_normal(name), (None, None))
-        if quantity is None or not quantity.startswith("df/d") or not matches(zero, value, p.rtol, p.atol):
+        if _normal(name) not in table:
+            raise UsageError(f"ask {name}: '{name}' is not a name in this expression")
+        quantity, value = table[_normal(name)]
+        if not quantity.startswith("df/d") or not matches(zero, value, p.rtol, p.atol):
             continue
         blocked = blocked or _blocked(r)
         if not blocked[nodes[quantity[4:]]]:

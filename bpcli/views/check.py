@@ -18,7 +18,7 @@ def _verdict(a, reveal: bool = True) -> str:
     out (a course platform's feedback before the due date)."""
     if a.right:
         if a.kind == "formula":
-            return f"right (equal at {a.points_checked} points)"
+            return f"right (equal at {a.points_checked} point{'' if a.points_checked == 1 else 's'})"
         return "right"
     if a.written is None:
         return "no answer" + (f", right value {a.rounded}" if reveal else "")
