@@ -499,6 +499,7 @@ def _finish(build: _Build, source: str) -> None:
     g.output = node
     if name is not None:
         del g.names[name]  # the last statement's name is the output, not an intermediate
+        g.output_name = name
 
 
 def _statement_position(g: Graph, node: int) -> tuple[int, int]:
