@@ -373,6 +373,8 @@ KINKED = {
     "relu(x) + x*y": (lambda x, y: x != 0, lambda x, y: ((x > 0) + y, x)),
     "abs(x) * y": (lambda x, y: x != 0, lambda x, y: ((1 if x > 0 else -1) * y, abs(x))),
     "max(x, y) + x*y": (lambda x, y: x != y, lambda x, y: ((x > y) + y, (y > x) + x)),
+    # step jumps at 0 (its gradient is 0 elsewhere): d/dx = y, d/dy = step(x) + x
+    "step(x)*y + x*y": (lambda x, y: x != 0, lambda x, y: (y, (x > 0) + x)),
 }
 
 

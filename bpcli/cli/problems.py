@@ -10,13 +10,6 @@ import typer
 from ..core.errors import BpError, UsageError
 from .common import one_of
 
-
-class NotWritten(BpError):
-    """An output file could not be written: exit 4."""
-
-    exit_code = 4
-
-
 HELP = """Homework for a course: a variant of a problem set per student, its key, a sheet.
 
 \b
@@ -40,14 +33,13 @@ app.add_typer(problems, name="problems")
 
 
 def _write(text: str, out: str | None) -> None:
+    """To standard output, or completely to --out (exit 4 and no partial file if it fails)."""
     if out is None or out == "-":
         sys.stdout.write(text)
         return
-    try:
-        with open(out, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-    except OSError as e:
-        raise NotWritten(f"cannot write --out {out!r}: {e.strerror or e}") from None
+    from ..views.dot import write_file
+
+    write_file(out, text.encode("utf-8"), "--out")
 
 
 FILE = typer.Argument(..., metavar="FILE", help="A TOML problem set (- reads standard input).")

@@ -4,10 +4,9 @@ the student's work), then an answer-file template to fill in. Reads parsed graph
 
 from __future__ import annotations
 
-from ..core.gates import GATES
 from ..core.graph import Graph
 from .check import one_line
-from .common import node_names
+from .common import gate_note, node_names
 
 _UNICODE = ("├─ ", "└─ ", "│  ", "   ", " ↑")
 _ASCII = ("|- ", "`- ", "|  ", "   ", " (above)")  # LaTeX's verbatim has no box-drawing characters
@@ -34,8 +33,8 @@ def structure(graph: Graph, ascii_only: bool = False) -> str:
             lines.append(prefix + branch + names[node] + above)
             continue
         drawn[node] = True
-        row = GATES[op]
-        lines.append(f"{prefix}{branch}{graph.label(node)}  {names[node]}   ({row.pattern or row.label})")
+        note = gate_note(op, graph.params[node], len(graph.args[node]))
+        lines.append(f"{prefix}{branch}{graph.label(node)}  {names[node]}   ({note})")
         child = prefix + ("" if not branch else (blank if branch == last else bar))
         args = graph.args[node]
         for pos in range(len(args) - 1, -1, -1):
