@@ -593,3 +593,10 @@ def test_a_question_not_in_the_expression(bp, tmp_path):
     assert r.code == 2 and "'p'" in r.err and "'dz'" in r.err
     hw.write_text('[[problem]]\nname = "p"\nexpression = "x*y"\nbindings = { x = 1, y = 1 }\nask = ["dz"]\n')
     assert bp("problems", "key", str(hw)).code == 2
+
+
+def test_fixed_bindings_are_kept_even_at_a_tie(bp):
+    # only draws are redrawn: a teacher's own tie (the lecture's router lesson) stays
+    hw = '[[problem]]\nname = "tie"\nexpression = "max(x, y)"\nbindings = { x = 1, y = 1 }\n'
+    r = bp("problems", "make", "-", "--seed", "a", stdin=hw)
+    assert r.code == 0 and "bindings = { x = 1, y = 1 }" in r.out

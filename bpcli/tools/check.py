@@ -576,24 +576,22 @@ def make_variant(
         raise UsageError("--seed must not be empty")
     problems = []
     for p in pset.problems:
-        try:
-            graph = parse(p.expression)
-            values = None
-            for attempt in range(tries):
-                candidate = draw(p, seed, attempt)
-                if _fair(graph, candidate, p):
-                    values = candidate
-                    break
-                if not p.spreads:  # nothing to redraw
-                    break
-            if values is None:
-                why = f"in {tries} draws of {', '.join(p.spreads)}" if p.spreads else "at its bindings"
-                raise UsageError(
-                    f"no fair point {why}: each lands on a kink, tie, zero gradient or non-finite value"
-                )
-        except BpError as e:
-            e.message = f"{source}, {p.label}: {e.message}"
-            raise
+        values = dict(p.bindings)  # fixed numbers are the teacher's choice (a tie on purpose)
+        if p.spreads:
+            try:
+                graph = parse(p.expression)
+                for attempt in range(tries):
+                    values = draw(p, seed, attempt)
+                    if _fair(graph, values, p):
+                        break
+                else:
+                    raise UsageError(
+                        f"no fair point in {tries} draws of {', '.join(p.spreads)}: each lands on a kink,"
+                        " tie, zero gradient or non-finite value"
+                    )
+            except BpError as e:
+                e.message = f"{source}, {p.label}: {e.message}"
+                raise
         problems.append(replace(p, bindings=values, ask=questions(p), expect=[]))
     return ProblemSet(pset.title, problems, seed, dict(pset.defaults))
 
