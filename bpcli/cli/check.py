@@ -107,8 +107,8 @@ def check_cmd(
     if answers is not None:
         raise UsageError("--answers grades a student's answer file against a problem set: give --file too")
     source, bindings = gather(words or [], vars_file)
-    answers = [lib.parse_expect(e) for e in expect or []]
-    report = lib.check(source, bindings, answers, rtol=rtol, atol=atol, tie=tie)
+    pairs = [lib.parse_expect(e) for e in expect or []]
+    report = lib.check(source, bindings, pairs, rtol=rtol, atol=atol, tie=tie)
     warn(report.warnings)
     if format == "gradescope":
         sys.stdout.write(view.gradescope_one(report))
