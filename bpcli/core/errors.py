@@ -1,4 +1,4 @@
-"""The three kinds of failure bp reports, each with its exit code (see CONTRACT.md)."""
+"""The kinds of failure bp reports, each with its exit code (see CONTRACT.md)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,6 @@ class CheckFailed(BpError):
 
 
 class OutputError(BpError):
-    """The output could not be written (a full disk, an unwritable --out file): exit 4."""
+    """Output could not be written (a full disk, a closed stream, an unwritable --out file): exit 4."""
 
     exit_code = 4

@@ -8,13 +8,13 @@ walking them downwards is a backward pass: no recursion anywhere.
 
 from __future__ import annotations
 
-from .gates import GATES, SCALAR
+from .gates import GATES, SCALAR, number_text
 
 
 class Graph:
     """A gate graph under construction or finished (`output` set)."""
 
-    __slots__ = ("ops", "args", "params", "pos", "var_ids", "names", "output", "source")
+    __slots__ = ("ops", "args", "params", "pos", "var_ids", "names", "output", "output_name", "source")
 
     def __init__(self, source: str = ""):
         self.ops: list[str] = []
@@ -24,6 +24,8 @@ class Graph:
         self.var_ids: dict[str, int] = {}  # input variables, in order of first appearance
         self.names: dict[str, int] = {}  # named intermediates (staged statements), in order
         self.output: int = -1
+        #: the last statement's own name (`L` in `...; L = q * z`), or "f" when it has none
+        self.output_name: str = "f"
         self.source = source
 
     def __len__(self) -> int:
@@ -78,7 +80,7 @@ class Graph:
         if op == "var":
             return self.params[node]
         if op == "const":
-            return _num(self.params[node])
+            return number_text(self.params[node])
         from .gates import symbol
 
         return symbol(op, self.params[node])
@@ -91,10 +93,6 @@ class Graph:
         line, col = pos
         multi = "\n" in self.source.strip("\n")
         return f" at line {line}, column {col}" if multi else f" at column {col}"
-
-
-def _num(v: float) -> str:
-    return repr(int(v)) if v == int(v) and abs(v) < 1e15 else repr(v)
 
 
 class _Expander:
@@ -144,4 +142,5 @@ def expand(src: Graph) -> Graph:
                 new[i] = g.gate("id", new[i], pos=src.pos[i])
     g.names = {name: new[node] for name, node in src.names.items()}
     g.output = new[src.output]
+    g.output_name = src.output_name
     return g

@@ -10,9 +10,8 @@ import shutil
 import subprocess
 
 from ..core.engine import Result
-from ..core.errors import UsageError
-from ..core.gates import GATES
-from .common import carries_gradient, fmt, node_names
+from ..core.errors import OutputError, UsageError
+from .common import carries_gradient, fmt, gate_note, node_names
 
 GREEN, RED = "#1a7f37", "#cf222e"
 IMAGE_TYPES = ("svg", "png", "pdf")
@@ -52,8 +51,7 @@ def dot(result: Result) -> str:
         elif op == "const":
             out.append(f'  n{i} [shape=plaintext, fontcolor=gray40, label="{_esc(names[i])}"];')
         else:
-            row = GATES[op]
-            note = row.pattern or row.label
+            note = gate_note(op, g.params[i], len(g.args[i]))
             label = (
                 f'<B>{_esc(g.label(i))}</B><BR/><FONT POINT-SIZE="8">{_esc(names[i])}: {_esc(note)}</FONT>'
             )
@@ -91,11 +89,30 @@ def write_image(result: Result, path: str) -> None:
     """Render the graph to `path` (.svg, .png or .pdf) with Graphviz `dot`."""
     kind = check_image_target(path)
     try:
+        # dot writes to a pipe and bp writes the file, checking every byte (Graphviz does not
+        # report a full disk)
         done = subprocess.run(
-            ["dot", f"-T{kind}", "-o", path], input=dot(result).encode(), capture_output=True, timeout=120
+            ["dot", f"-T{kind}"], input=dot(result).encode(), capture_output=True, timeout=120
         )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise UsageError(f"--out {path}: Graphviz dot failed ({e})") from None
     if done.returncode != 0:
         why = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[0]
         raise UsageError(f"--out {path}: Graphviz dot failed: {why}")
+    write_file(path, done.stdout, "--out")
+
+
+def write_file(path: str, data: bytes, option: str) -> None:
+    """Write `data` to `path` completely, or raise OutputError (exit 4) and leave no partial file."""
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # a full disk may only say so here
+    except OSError as e:
+        if os.path.isfile(path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        raise OutputError(f"{option} {path}: cannot write the file ({e.strerror or e})") from None

@@ -10,9 +10,11 @@ from . import num
 
 
 def plain(result: Result) -> str:
-    """`f<TAB>value`, then `df/dx<TAB>grad` per input variable, at full precision (repr)."""
-    lines = [f"f\t{num(result.value)!r}"]
-    lines += [f"df/d{name}\t{num(g)!r}" for name, g in result.gradient.items()]
+    """`f<TAB>value`, then `df/dx<TAB>grad` per input variable, at full precision (repr); a named
+    output (`...; L = q * z`) keeps its name: `L<TAB>value`, `dL/dx<TAB>grad`."""
+    out = result.graph.output_name
+    lines = [f"{out}\t{num(result.value)!r}"]
+    lines += [f"d{out}/d{name}\t{num(g)!r}" for name, g in result.gradient.items()]
     return "\n".join(lines) + "\n"
 
 
