@@ -19,6 +19,7 @@ EXPRESSIONS = [
     "q = x*y; f = exp(q) + log(abs(x) + 1) - sqrt(y*y + 1)",
     "max(x, y, 0.5) + min(x, 2) + relu(x - y) + tanh(x) * softplus(y)",
     "sin(x) * cos(y) / (2 + tan(x/4)) + x^3 - 2^y + pow(abs(y) + 1, x)",
+    "cosh(x/2) * sinh(y/2) + sign(x) * y + step(y) * x + sqrt(x*x + 1)",
 ]
 
 

@@ -282,7 +282,20 @@ class ArrayMath:
 
     def __init__(self, xp):
         self.np = self.xp = xp
-        for name in ("exp", "log", "log1p", "sqrt", "abs", "tanh", "sin", "cos", "tan", "sign"):
+        for name in (
+            "exp",
+            "log",
+            "log1p",
+            "sqrt",
+            "abs",
+            "tanh",
+            "sin",
+            "cos",
+            "tan",
+            "sign",
+            "cosh",
+            "sinh",
+        ):
             setattr(self, name, self._unary(getattr(xp, name)))
 
     def _unary(self, f):
