@@ -61,28 +61,40 @@ def test_output_starts_before_standard_input_ends(tmp_path):
     import select
     import subprocess
     import sys
+    import threading
 
     env = {**os.environ, "NO_COLOR": "1"}
     cmd = [sys.executable, "-m", "bpcli", "eval", "2*x", "--csv", "-", "--format", "json"]
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    try:
-        p.stdin.write(b"x\n" + b"".join(b"%d\n" % i for i in range(100_000)))
+    rows = b"x\n" + b"".join(b"%d\n" % i for i in range(100_000))
+    seen = threading.Event()
+
+    def producer():  # a thread: bp writes rows back before it has read them all
+        p.stdin.write(rows)
         p.stdin.flush()
+        seen.wait(60)  # the last row only once the first has come back
+        p.stdin.write(b"7\n")
+        p.stdin.close()
+
+    writer = threading.Thread(target=producer)
+    try:
+        writer.start()
         ready, _, _ = select.select([p.stdout], [], [], 60)
         assert ready, "no output while standard input is still open"
         first = json.loads(p.stdout.readline())
         assert first == {"row": 1, "inputs": {"x": 0.0}, "value": 0.0, "gradient": {"x": 2.0}}
         assert p.poll() is None  # still running: the input has not ended
-        p.stdin.write(b"7\n")
-        p.stdin.close()
+        seen.set()
         rest = p.stdout.read().decode().splitlines()
         assert p.wait(60) == 0
         last = json.loads(rest[-1])
         assert last == {"row": 100_001, "inputs": {"x": 7.0}, "value": 14.0, "gradient": {"x": 2.0}}
         assert len(rest) == 100_000
     finally:
+        seen.set()
         p.kill()
         p.wait()
+        writer.join(60)
 
 
 def _table(n: int, seed: int = 13) -> str:

@@ -60,7 +60,7 @@ class Tally:
     kinks: int = 0
     first_kink: str = ""
 
-    def add(self, part, graph, constants, tie: str, first: int) -> None:
+    def add(self, part, first: int) -> None:
         """Count one chunk's bad rows and kinks (`first`: its first row's 0-based number)."""
         if part.bad.any():
             if not self.bad:
@@ -178,10 +178,10 @@ def eval_batch(
         else:
             parts = _local(table if table is not None else _grid_chunks(axes), graph, bindings, tie, threads)
         for part, first in parts:
-            if on_error == "fail" and (tally.bad or part.bad.any()):
-                tally.add(part, graph, bindings, tie, first)
+            failing = on_error == "fail" and (tally.bad or part.bad.any())
+            tally.add(part, first)
+            if failing:
                 continue  # count the other bad rows; write nothing more
-            tally.add(part, graph, bindings, tie, first)
             if part.text is not None:  # Dask: the worker wrote the text
                 sink.write(part.text)
             elif out_path is not None:
