@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     Standard output goes through one checked path (`CheckedStdout`) for the whole run: a write
     that fails or falls short is exit 4, a reader that went away (`| head -1`) ends quietly."""
     args = sys.argv[1:] if argv is None else list(argv)
+    # -h is --help everywhere; not a click option, since click would read the h of a free word
+    # such as "-0.4*tanh(x)" (an expression that starts with a minus) as a cluster of short flags
+    args = ["--help" if a == "-h" else a for a in args]
     real = sys.stdout
     out = sys.stdout = CheckedStdout(real)
     try:

@@ -3,12 +3,15 @@ warnings on standard error. No command is registered here."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import typer
 
 from ..core.errors import UsageError
 
+_NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9]")
+_COMMENT = re.compile(r"#[^\n]*")
 _FREE_WORDS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 # Options several commands share, declared once.
@@ -48,10 +51,26 @@ def gather(words: list[str], vars_file: str | None) -> tuple[str, dict[str, floa
     """The expression and all bindings: the --vars file first, the command line over it."""
     from ..readers.bindings import read_vars, split_words
 
-    expr, bindings = split_words(words)
+    expr, bindings = split_words(words, _option_names())
     if expr == "-" and vars_file == "-":
         raise UsageError("the expression and --vars cannot both come from standard input")
     source = read_expression(expr)
     if vars_file is not None:
-        bindings = {**read_vars(vars_file), **bindings}
+        # a --vars file may hold more names than this expression uses (one parameter file for
+        # many expressions): keep only names that occur in the text, outside comments
+        used = set(_NAMES.findall(_COMMENT.sub("", source)))
+        from_file = {k: v for k, v in read_vars(vars_file).items() if k in used}
+        bindings = {**from_file, **bindings}
     return source, bindings
+
+
+def _option_names() -> list[str]:
+    """The running command's own option names (for "did you mean --format?")."""
+    try:
+        from typer._click.globals import get_current_context  # Typer's own copy of click
+    except ImportError:
+        return []
+    ctx = get_current_context(silent=True)
+    if ctx is None:
+        return []
+    return [o for p in ctx.command.params for o in getattr(p, "opts", ()) if o.startswith("--")]

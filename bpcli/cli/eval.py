@@ -29,11 +29,22 @@ Examples:
 
 \b
 Exit codes: 0 success, 2 usage or syntax error, 3 math error (a value or
-gradient is not finite).
+gradient is not finite), 4 output not written, 130 interrupted.
 """
 
 
-@app.command("eval", context_settings=_FREE_WORDS, help=EVAL_HELP)
+def _language() -> str:
+    """The function and constant names for --help, read from the gate table."""
+    from ..core.gates import CONSTANTS, FUNCTIONS
+
+    return (
+        "\n\b\nFunctions: " + " ".join(FUNCTIONS) + "\nConstants: " + " ".join(CONSTANTS) + "\n"
+        "Operators: + - * / ^ ** (loosest first), implicit 2x; statements q = ...; # comments\n"
+        "(README.md, 'The language', lists each derivative and domain.)\n"
+    )
+
+
+@app.command("eval", context_settings=_FREE_WORDS, help=EVAL_HELP + _language())
 def eval_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
     format: str = typer.Option("rich", "--format", help="rich | plain | json | dot | mermaid | latex"),

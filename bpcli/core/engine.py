@@ -63,14 +63,17 @@ def check_bindings(graph: Graph, bindings: dict[str, float]) -> None:
         if name in graph.names:
             raise UsageError(f"'{name}' is computed by the expression ({name} = ...) and cannot be bound")
         if name not in graph.var_ids:
-            have = ", ".join(graph.var_ids) or "none"
+            have = ", ".join(list(graph.var_ids)[:10]) or "none"
+            have += ", ..." if len(graph.var_ids) > 10 else ""
             raise UsageError(f"'{name}' is not a variable of the expression (its variables: {have})")
         if not isinstance(value, (int, float)) or not math.isfinite(value):
             raise UsageError(f"the value of '{name}' is not a finite number: {value!r}")
     missing = [name for name in graph.var_ids if name not in bindings]
     if missing:
-        opts = " ".join(f"--{n} VALUE" for n in missing)
-        raise UsageError(f"no value for {', '.join(repr(n) for n in missing)} (bind with {opts})")
+        # thousands of unbound inputs: name a few, count the rest, so the message stays one line
+        shown, more = missing[:5], f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        opts = " ".join(f"--{n} VALUE" for n in shown)
+        raise UsageError(f"no value for {', '.join(repr(n) for n in shown)}{more} (bind with {opts})")
 
 
 def _calls(ops, which: str, tie: str | None = None) -> dict:

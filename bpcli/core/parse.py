@@ -99,8 +99,11 @@ class _Build:
         s = tok.value
         op = FUNCTIONS.get(s)
         if op is None:
-            hint = f" (to multiply, write {s}*(...))" if s not in FUNCTIONS else ""
-            raise _Pending(f"unknown function '{s}'{hint}", tok)
+            import difflib
+
+            near = difflib.get_close_matches(s, list(FUNCTIONS), n=1, cutoff=0.6)
+            hint = f": did you mean {near[0]}?" if near else ""
+            raise _Pending(f"unknown function '{s[:40]}'{hint} (to multiply, write {s[:40]}*(...))", tok)
         arity = GATES[op].arity
         if arity and len(args) != arity:
             n = "argument" if arity == 1 else "arguments"

@@ -20,6 +20,12 @@ def _shown(text) -> str:
     return r if len(r) <= 60 else r[:57] + "..."
 
 
+def _cut(text: str, most: int = 60) -> str:
+    """User text as a message shows it: control characters escaped, cut short."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: most + 1])
+    return shown if len(shown) <= most else shown[: most - 3] + "..."
+
+
 def number(name: str, text) -> float:
     """A binding's value as a finite IEEE double, or a UsageError naming the variable."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
@@ -43,11 +49,21 @@ def _put(bindings: dict, name: str, value, where: str) -> None:
     bindings[name] = number(name, value)
 
 
-def split_words(words: list[str]) -> tuple[str | None, dict[str, float]]:
+def closest(word: str, known) -> str | None:
+    """The known word closest to `word` (a mistyped option or function name), or None."""
+    import difflib
+
+    found = difflib.get_close_matches(word, list(known), n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
+def split_words(words: list[str], options=()) -> tuple[str | None, dict[str, float]]:
     """Split `bp eval`'s free words into the expression and its bindings.
 
     `--name VALUE` takes the next word as its value whatever it looks like (so `--y -3` works),
     `--name=VALUE` and `name=VALUE` bind in one word, and the one remaining word is the expression.
+    `options` are the command's own option names (`--format`, ...): a `--name` close to one whose
+    value is not a number is a mistyped option, and the message names the option.
     """
     expr: str | None = None
     bindings: dict[str, float] = {}
@@ -62,9 +78,14 @@ def split_words(words: list[str]) -> tuple[str | None, dict[str, float]]:
                     raise UsageError(f"--{name} needs a value (as in --{name} 2)")
                 value = words[i + 1]
                 i += 1
+            near = closest(f"--{name}", options) if options else None
+            if near is not None and not _looks_like_number(value):
+                raise UsageError(f"no such option: --{name} (did you mean {near}?)")
             _put(bindings, name, value, "on the command line")
         elif word.startswith("--") and len(word) > 2 and (word[2].isalpha() or word[2] == "_"):
-            raise UsageError(f"no such option: {word.split('=')[0]}")
+            flag = word.split("=")[0]
+            near = closest(flag, options) if options else None
+            raise UsageError(f"no such option: {_cut(flag)}" + (f" (did you mean {near}?)" if near else ""))
         # any other word starting with '--' (`--3`, `---x`, `--(x+1)`) is an expression
         elif _ASSIGN.match(word) and _looks_like_number(_ASSIGN.match(word).group(2)):
             m = _ASSIGN.match(word)
