@@ -83,9 +83,9 @@ def _dispatch(args: list[str], out: CheckedStdout) -> int:
     except OutputError:
         raise
     except BpError as e:
+        _flush_before_error(out)
         if isinstance(e, CheckFailed) and out.reader_gone:
             return e.exit_code  # the reader went away: the verdict stays, quietly
-        _flush_before_error(out)
         _say(e.message, e.detail)
         return e.exit_code
     except typer.Exit as e:
