@@ -78,7 +78,7 @@ def interrupt(args, *, after: float, stdin=subprocess.DEVNULL):
 @pytest.mark.parametrize(
     "args",
     [
-        ["fit", "sin(x)", "--epochs", "100000000"],
+        ["fit", "sin(x)", "--epochs", "10000000"],
         ["descend", "(x-3)^2", "--x", "0", "--steps", "100000000"],
     ],
     ids=["fit", "descend"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import typer
 
@@ -61,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     real = sys.stdout
     out = sys.stdout = CheckedStdout(real)
     try:
-        code = _dispatch(args, out)
+        with warnings.catch_warnings():
+            # NumPy's RuntimeWarnings (overflow in a plot's range...) carry file paths; bp
+            # checks every value itself and says what is wrong in its own words
+            warnings.simplefilter("ignore", RuntimeWarning)
+            code = _dispatch(args, out)
         out.flush()
     except OutputError as e:
         _say(e.message)

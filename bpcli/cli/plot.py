@@ -26,7 +26,7 @@ Examples:
 """
 
 _RANGE = re.compile(r"^(?:--)?([A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9])(?:=(.*))?$", re.S)
-_SPAN = re.compile(r"^\s*([^:]+):([^:]+)\s*$")
+_SPAN = re.compile(r"^([^:]+):([^:]+)$")  # float() strips the spaces; \s* around [^:]+ backtracked
 
 
 def take_range(words: list[str]) -> tuple[list[str], str | None, tuple[float, float] | None]:
@@ -54,7 +54,7 @@ def take_range(words: list[str]) -> tuple[list[str], str | None, tuple[float, fl
                 raise UsageError(
                     f"plot one variable at a time: both '{found[0]}' and '{m.group(1)}' have a range"
                 )
-            if not (a < b) or any(v != v or abs(v) == float("inf") for v in (a, b)):
+            if not (a < b) or any(v != v or abs(v) == float("inf") for v in (a, b, b - a)):
                 raise UsageError(f"the range of '{m.group(1)}' must be finite with A < B, not {value}")
             found = (m.group(1), (a, b))
             i += width
@@ -63,6 +63,9 @@ def take_range(words: list[str]) -> tuple[list[str], str | None, tuple[float, fl
         i += 1
     return rest, *(found if found else (None, None))
 
+
+#: a terminal plot shows a few hundred columns; more points only cost memory (1e9 passed 8 GB)
+MAX_POINTS = 100_000
 
 app = typer.Typer()
 
@@ -100,8 +103,11 @@ def plot_cmd(
     if name in bindings:
         raise UsageError(f"'{name}' has a range and a value; give one")
     check_bindings(graph, {**bindings, name: 0.0})
-    if points < 2:
-        raise UsageError("--points must be at least 2")
+    if not 2 <= points <= MAX_POINTS:
+        raise UsageError(f"--points must be from 2 to {MAX_POINTS}, not {points}")
+    for option, value, low, high in (("--width", width, 20, 1000), ("--height", height, 5, 500)):
+        if value is not None and not low <= value <= high:
+            raise UsageError(f"{option} must be from {low} to {high}, not {value}")
     xs = np.linspace(span[0], span[1], points)
     batch = run(graph, {name: xs}, bindings)
     ok = ~batch.bad

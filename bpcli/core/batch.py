@@ -286,6 +286,7 @@ def _apply_on_error(batch: Batch, graph, points, constants, on_error: str, tie: 
     return ~batch.bad if on_error == "skip" else None
 
 
+MAX_GRID = 10_000_000  #: most points a --grid makes (each is a row of every gate's arrays)
 _GRID = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9])=([^:]+):([^:]+)(?::([^:]+))?$")
 
 
@@ -304,11 +305,15 @@ def make_grid(specs: list[str]) -> dict[str, np.ndarray]:
             raise UsageError(
                 f"--grid {spec!r}: start and stop must be numbers, count a whole number"
             ) from None
-        if not (math.isfinite(lo) and math.isfinite(hi)) or k < 1:
-            raise UsageError(f"--grid {spec!r}: start and stop must be finite and count at least 1")
+        if not (math.isfinite(lo) and math.isfinite(hi)) or not 1 <= k <= MAX_GRID:
+            raise UsageError(
+                f"--grid {spec[:60]!r}: start and stop must be finite and count from 1 to {MAX_GRID}"
+            )
         if name in axes:
             raise UsageError(f"--grid: '{name}' is given twice")
         axes[name] = np.linspace(lo, hi, k)
+    if math.prod(len(a) for a in axes.values()) > MAX_GRID:
+        raise UsageError(f"--grid: the grids make more than {MAX_GRID} points together")
     mesh = np.meshgrid(*axes.values(), indexing="ij")
     return {name: g.ravel() for name, g in zip(axes, mesh, strict=True)}
 

@@ -37,7 +37,10 @@ def number(name: str, text) -> float:
         except ValueError:
             raise UsageError(f"the value of '{name}' is not a number: {_shown(text)}") from None
     else:
-        value = float(text)
+        try:
+            value = float(text)
+        except OverflowError:  # a JSON integer beyond any double
+            raise UsageError(f"the value of '{name}' is not a finite number: {_shown(text)}") from None
     if not math.isfinite(value):
         raise UsageError(f"the value of '{name}' is not a finite number: {_shown(text)}")
     return value
@@ -93,7 +96,9 @@ def split_words(words: list[str], options=()) -> tuple[str | None, dict[str, flo
         elif expr is None:
             expr = word
         else:
-            raise UsageError(f"more than one expression given: {expr!r} and {word!r} (quote the expression)")
+            raise UsageError(
+                f"more than one expression given: '{_cut(expr)}' and '{_cut(word)}' (quote the expression)"
+            )
         i += 1
     return expr, bindings
 
@@ -123,6 +128,8 @@ def read_vars(path: str) -> dict[str, float]:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             raise UsageError(f"--vars file {path!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
+        except (ValueError, RecursionError) as e:  # an integer of 5,000 digits, nesting too deep
+            raise UsageError(f"--vars file {path!r}: {_cut(str(e))}") from None
         if not isinstance(data, dict):
             raise UsageError(f"--vars file {path!r} must hold a JSON object of name: number")
         for name, value in data.items():

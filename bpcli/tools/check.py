@@ -21,7 +21,7 @@ from ..core.errors import BpError, UsageError
 from ..readers.bindings import number
 
 _NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9])"
-_WRITTEN = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?$")
+_WRITTEN = re.compile(r"^[+-]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE]([+-]?\d++))?$")  # possessive: linear
 _LAST_ASSIGN = re.compile(rf"^\s*({_NAME})\s*=")
 _PREC = 1200  # decimal digits: enough for any double, exactly, at up to _MAX_PLACES places
 _MAX_PLACES = 50  # answers written to more places than this are compared at this many
@@ -48,6 +48,8 @@ def written(text, what: str = "the answer") -> Written:
     m = _WRITTEN.match(clean)
     if not m:
         raise UsageError(f"{what} is not a number: {text!r}")
+    if len(m.group(1) or "") > 6:  # 1e-999999999999999999999: beyond any double, and Decimal's range
+        raise UsageError(f"{what} has an exponent out of range: {text[:40]!r}")
     mantissa = clean.split("e")[0].split("E")[0]
     frac = mantissa.split(".")[1] if "." in mantissa else ""
     decimals = len(frac) - int(m.group(1) or 0)

@@ -11,6 +11,6 @@ def num(v: float) -> float:
 def short(v: float) -> str:
     """A number for pictures: up to 6 significant digits (full precision lives in plain/json)."""
     v = num(v)
-    if v == int(v) and abs(v) < 1e15:
+    if v - v == 0 and v == int(v) and abs(v) < 1e15:  # v - v is nan for inf and nan
         return str(int(v))
     return f"{v:.6g}"
