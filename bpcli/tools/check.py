@@ -36,10 +36,16 @@ class Written:
     decimals: int  #: 2 for `0.20`, 0 for `-12`, 4 for `1.2e-3`, -2 for `1.5e3`
 
 
+def _quoted(text) -> str:
+    """User text in a message: cut short (a 30,000-digit answer is not echoed)."""
+    r = repr(text)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
 def written(text, what: str = "the answer") -> Written:
     """Read an answer, keeping how many decimals it was written with (UsageError if not a number)."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise UsageError(f"{what} is not a number: {text!r}")
+        raise UsageError(f"{what} is not a number: {_quoted(text)}")
     if isinstance(text, int):
         text = str(text)
     elif isinstance(text, float):  # a float whose spelling is lost (Python API): its shortest repr
@@ -47,7 +53,7 @@ def written(text, what: str = "the answer") -> Written:
     clean = text.strip().replace("\u2212", "-").replace("_", "")
     m = _WRITTEN.match(clean)
     if not m:
-        raise UsageError(f"{what} is not a number: {text!r}")
+        raise UsageError(f"{what} is not a number: {_quoted(text)}")
     if len(m.group(1) or "") > 6:  # 1e-999999999999999999999: beyond any double, and Decimal's range
         raise UsageError(f"{what} has an exponent out of range: {text[:40]!r}")
     mantissa = clean.split("e")[0].split("E")[0]
@@ -55,7 +61,7 @@ def written(text, what: str = "the answer") -> Written:
     decimals = len(frac) - int(m.group(1) or 0)
     value = float(clean)
     if not math.isfinite(value):
-        raise UsageError(f"{what} is not a finite number: {text!r}")
+        raise UsageError(f"{what} is not a finite number: {_quoted(text)}")
     return Written(text.strip(), value, max(min(decimals, _MAX_PLACES), -_MAX_PLACES))
 
 

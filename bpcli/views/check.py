@@ -3,9 +3,8 @@ autograders. They read a check.Report / check.SetReport and never recompute anyt
 
 from __future__ import annotations
 
-import json
-
 from . import num, short
+from .common import dumps
 
 
 def _verdict(a) -> str:
@@ -133,7 +132,7 @@ def report_dict(report) -> dict:
 
 
 def as_json(report) -> str:
-    return json.dumps(report_dict(report), ensure_ascii=False) + "\n"
+    return dumps(report_dict(report))
 
 
 def set_json(set_report) -> str:
@@ -150,4 +149,4 @@ def set_json(set_report) -> str:
         "passed": set_report.passed,
         "problems": problems,
     }
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps(obj)

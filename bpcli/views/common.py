@@ -85,3 +85,47 @@ def uses(result: Result) -> list[list[tuple[int, int]]]:
         for k, a in enumerate(args):
             out[a].append((i, k))
     return out
+
+
+def dumps(obj) -> str:
+    """`obj` as strict JSON and one line: NaN and ±Infinity (not JSON; strict parsers reject the
+    whole document) become null, and text that is not valid Unicode (a raw 0xFF byte read from a
+    comment) is written as \\u escapes, so the output is always valid UTF-8."""
+    import json
+
+    try:
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a non-finite number somewhere: replace them all
+        text = json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (undecodable input bytes)
+        text = json.dumps(_finite(obj), ensure_ascii=True, allow_nan=False)
+    return text + "\n"
+
+
+def _finite(obj):
+    """A copy of `obj` with every non-finite float replaced by None (JSON null)."""
+    # iterative: --graph documents hold one dict per node
+    out = _copy_shallow(obj)
+    root = out
+    stack = [out]
+    while stack:
+        item = stack.pop()
+        keys = range(len(item)) if isinstance(item, list) else list(item)
+        for k in keys:
+            v = item[k]
+            if isinstance(v, float) and not math.isfinite(v):
+                item[k] = None
+            elif isinstance(v, (dict, list, tuple)):
+                item[k] = _copy_shallow(v)
+                stack.append(item[k])
+    return root
+
+
+def _copy_shallow(v):
+    if isinstance(v, dict):
+        return dict(v)
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    return None if isinstance(v, float) and not math.isfinite(v) else v

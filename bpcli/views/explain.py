@@ -3,9 +3,8 @@ They read an explain.Explanation and never recompute any math."""
 
 from __future__ import annotations
 
-import json
-
 from . import num, short
+from .common import dumps
 
 HEAD_STEPS = 100  #: adjoint steps shown before eliding the middle of a long chain
 TAIL_STEPS = 20
@@ -294,4 +293,4 @@ def as_json(e) -> str:
             for s in e.steps
         ],
     }
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps(obj)

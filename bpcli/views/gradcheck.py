@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from . import num, short
+from .common import dumps
 
 _WORDS = {
     "good": "good",
@@ -115,4 +114,4 @@ def as_json(report) -> str:
         "passed": report.passed,
         "warnings": list(report.warnings),
     }
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps(obj)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from ..core.engine import Result
 from ..core.gates import GATES
 from . import num
+from .common import dumps
 
 
 def plain(result: Result) -> str:
@@ -61,4 +60,5 @@ def as_json(result: Result, with_graph: bool = False) -> str:
     }
     if with_graph:
         obj["graph"] = graph_dict(result)
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    obj["warnings"] = list(result.warnings)  # kinks and ties, as on standard error (and in bp check)
+    return dumps(obj)

@@ -4,12 +4,12 @@ beyond what a plot axis needs (log10 of losses for a log-scaled axis)."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from . import num, short
+from .common import dumps
 
 PLOT_HEIGHT = 16
 MAX_PLOT_WIDTH = 100
@@ -200,7 +200,7 @@ def descent_json(d) -> str:
             for r in d.trace
         ],
     }
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps(obj)
 
 
 def print_descent(d) -> None:
@@ -268,7 +268,7 @@ def fit_dict(r) -> dict:
 def fit_json(results: list, sweep: bool) -> str:
     """One run: its object. A sweep: {"sweep": [one run's object per --hidden value]}."""
     obj = {"sweep": [fit_dict(r) for r in results]} if sweep else fit_dict(results[0])
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps(obj)
 
 
 def print_fit(r) -> None:

@@ -1,0 +1,126 @@
+"""Regression tests for issue 14's defects that a fuzzer and a new user found: each failed
+before its fix (exit 70, NaN in JSON, bytes that are not UTF-8, messages that echo megabytes)."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+
+
+def strict(text: str):
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fit", "x^3", "--seed", "-1"],
+        ["descend", "x^2", "--x", "1e150", "--lr", "1e200"],
+        ["fit", "sin(x)", "--range", "-1e308:1e308"],
+        ["check", "x", "--x", "1", "--expect", "f=1e-999999999999999999999"],
+        ["eval", "x", "--grid", "x=0:1:9999999999999999999999"],
+        ["plot", "x", "--x", "0:1", "--points", "1000000000"],
+        ["fit", "x", "--epochs", "99999999999999999999"],
+        ["plot", "x", "--x", "0:1", "--width", "0"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_former_internal_errors_are_one_bp_line(bp, args):
+    r = bp(*args)
+    assert r.code in (2, 3), r.err
+    lines = r.err.strip().splitlines()
+    assert lines[-1].startswith("bp: ") and "internal error" not in r.err
+    assert len(lines) <= 2 and len(r.err) < 300
+
+
+def test_seed_names_the_accepted_range(bp):
+    r = bp("fit", "x^3", "--seed", "-1")
+    assert r.err.strip() == "bp: --seed must be a whole number from 0 to 2**63-1, not -1"
+
+
+def test_a_vars_value_of_5000_digits(bp, tmp_path):
+    path = tmp_path / "v.json"
+    path.write_text('{"x": ' + "1" * 5000 + "}")
+    r = bp("eval", "x", "--vars", str(path))
+    assert r.code == 2 and r.err.startswith("bp: --vars file") and len(r.err) < 200
+    path.write_text('{"x": ' + "1" * 400 + "}")
+    r = bp("eval", "x", "--vars", str(path))
+    assert r.code == 2 and "not a finite number" in r.err and len(r.err) < 200
+
+
+def test_json_has_no_nan_and_carries_warnings(bp):
+    r = bp("eval", "(x-3)^2", "--x", "1", "--format", "json", "--graph")
+    assert r.code == 0
+    d = strict(r.out)
+    pow_node = next(
+        n for n in d["graph"]["nodes"] if n["op"] in ("pow", "powc") or n.get("local") == [-4.0, None]
+    )
+    assert pow_node["local"][-1] is None or len(pow_node["local"]) == 1
+    assert d["warnings"] == []
+    r = bp("eval", "relu(x) + max(x, y)", "--x", "0", "--y", "0", "--format", "json")
+    warnings = strict(r.out)["warnings"]
+    assert len(warnings) == 2 and any("relu" in w for w in warnings) and any("tied" in w for w in warnings)
+
+
+def test_json_is_valid_utf8_even_from_undecodable_input(bp):
+    r = bp("eval", "x # \udcff", "--x", "1", "--format", "json")
+    assert r.code == 0
+    r.out.encode("utf-8")  # strict: no lone surrogate reaches the output
+    assert strict(r.out)["expression"] == "x # \udcff"  # kept, as a JSON escape
+
+
+def test_a_syntax_error_in_a_huge_line_is_shown_as_a_window(bp):
+    source = "x+" * 100000 + ")"
+    r = bp("eval", "-", "--x", "1", stdin=source)
+    assert r.code == 2
+    assert len(r.err) < 400 and r.err.splitlines()[-1].endswith("^")
+
+
+def test_control_characters_are_escaped_in_messages(bp):
+    r = bp("eval", "x\x1b[31m + 1", "--x", "1")
+    assert r.code == 2 and "\x1b" not in r.err
+    r = bp("eval", "x", "y\x1b[31m", "--x", "1")
+    assert r.code == 2 and "\x1b" not in r.err
+
+
+def test_a_long_list_of_missing_names_stays_one_short_line(bp):
+    r = bp("eval", "+".join(f"x{i}" for i in range(5000)))
+    assert r.code == 2 and len(r.err) < 300 and "and 4995 more" in r.err
+
+
+class _Slow(Exception):
+    pass
+
+
+def _guard(seconds):
+    def alarm(signum, frame):
+        raise _Slow()
+
+    signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["descend", "x^2", "--x", "1", "--lr", "1" * 40000 + "x"],
+        ["check", "x", "--x", "1", "--expect", "f=" + "1" * 30000 + "x"],
+        ["plot", "x", "--x", "1:" + " " * 30000 + "x:"],
+    ],
+    ids=["lr", "answer", "plot range"],
+)
+def test_long_user_text_is_parsed_in_linear_time(bp, args):
+    # these backtracked quadratically (40,000 digits: 62 s); a guard, not a timing
+    _guard(10)
+    try:
+        r = bp(*args)
+    except _Slow:
+        pytest.fail("parsing the option took more than 10 s")
+    finally:
+        signal.alarm(0)
+    assert r.code == 2 and len(r.err) < 500
