@@ -170,3 +170,18 @@ def test_an_ascii_only_output_encoding_falls_back_to_ascii_lines(args):
 def test_undecodable_input_bytes_do_not_kill_the_picture():
     r = subprocess.run([*BP, "eval", "-", "--x", "1"], input=b"x # \xff\n", capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_dot_title_of_a_big_graph_is_cut_and_escaped(bp):
+    source = "+".join(f"x{i}" for i in range(3000)) + "  # a\\"
+    bindings = [f"x{i}=1" for i in range(3000)]
+    r = bp("eval", source, *bindings, "--format", "dot")
+    assert r.code == 0
+    title = next(line for line in r.out.splitlines() if "labelloc=t" in line)
+    assert len(title) < 200 and title.endswith('..."];')
+    r = bp("eval", "x  # a\\", "--x", "1", "--format", "dot")
+    title = next(line for line in r.out.splitlines() if "labelloc=t" in line)
+    assert title.endswith('label="x # a\\\\"];')  # the backslash escaped, the quote closes
+    if shutil.which("gc") is not None:  # Graphviz's own parser reads it
+        done = subprocess.run(["gc"], input=r.out, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and "syntax error" not in done.stderr

@@ -16,6 +16,7 @@ from .common import carries_gradient, fmt, node_names
 
 GREEN, RED = "#1a7f37", "#cf222e"
 IMAGE_TYPES = ("svg", "png", "pdf")
+_TITLE = 100  #: most characters of the expression in the graph's title
 
 
 def _esc(s: str) -> str:
@@ -35,7 +36,11 @@ def dot(result: Result) -> str:
     g = result.graph
     names = node_names(g)
     users = g.users()
-    title = _esc(" ".join(g.source.split()))
+    # the title is the expression cut short: Graphviz rejects a quoted string of megabytes, and a
+    # backslash would escape the closing quote
+    title = " ".join(g.source.split())
+    title = title if len(title) <= _TITLE else title[: _TITLE - 3] + "..."
+    title = _esc("".join(c if c.isprintable() else " " for c in title)).replace("\\", "\\\\")
     out = [
         "digraph bp {",
         "  rankdir=LR;",
