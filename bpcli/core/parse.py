@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 from .errors import BpSyntaxError, UsageError
@@ -289,29 +289,54 @@ def _write_cache(path: str, key: str, lark_data) -> None:
             pass
 
 
-@lru_cache(maxsize=1)
+# Each thread gets its own parser and builder: the callbacks fill one `_Build`, and two threads
+# sharing it corrupted each other's graphs. The compiled tables are read from disk once.
+_PER_THREAD = threading.local()
+_SHARED_LOCK = threading.Lock()
+_SHARED: dict = {}
+
+
 def _lark():
-    """The Lark LALR parser for grammar/bp.lark, its callbacks bound to one `_Build` (parse()
-    resets the builder before each parse). The compiled tables are cached as JSON in the user's
-    cache folder, keyed by the grammar's text and Lark's version."""
+    """This thread's Lark LALR parser for grammar/bp.lark, its callbacks bound to this thread's
+    `_Build` (parse() resets the builder before each parse)."""
+    made = getattr(_PER_THREAD, "lark", None)
+    if made is None:
+        made = _PER_THREAD.lark = _make_lark()
+    return made
+
+
+def _make_lark():
+    """A new parser and builder. The compiled tables are cached as JSON in the user's cache
+    folder, keyed by the grammar's text and Lark's version; a process reads them once."""
     import hashlib
+    import json
 
     import lark
     from lark import Lark
 
-    text = grammar_path().read_text(encoding="utf-8")
-    key = hashlib.sha256(f"bp-cache-1\0{lark.__version__}\0{text}".encode()).hexdigest()
+    with _SHARED_LOCK:
+        if "text" not in _SHARED:
+            text = grammar_path().read_text(encoding="utf-8")
+            key = hashlib.sha256(f"bp-cache-1\0{lark.__version__}\0{text}".encode()).hexdigest()
+            path = _cache_file()
+            _SHARED.update(text=text, key=key, path=path, tables=None)
+            cached = _read_cache(path, key) if path else None
+            if cached is not None:
+                _SHARED["tables"] = json.dumps(_to_json(cached))  # each thread loads its own copy
+        text, key, path, tables = _SHARED["text"], _SHARED["key"], _SHARED["path"], _SHARED["tables"]
     build = _Build()
-    path = _cache_file()
-    cached = _read_cache(path, key) if path else None
-    if cached is not None:
+    if tables is not None:
         try:
+            cached = json.loads(tables, object_hook=_from_json)
             return Lark._load_from_dict(cached["data"], cached["memo"], transformer=build), build
         except Exception:  # a damaged or foreign file: compile the grammar again  # noqa: BLE001
             pass
     parser = Lark(text, parser="lalr", lexer="contextual", transformer=build, maybe_placeholders=True)
-    if path:
-        _write_cache(path, key, _serialize(parser))
+    if path and tables is None:
+        data = _serialize(parser)
+        _write_cache(path, key, data)
+        with _SHARED_LOCK:
+            _SHARED["tables"] = json.dumps(_to_json(data))
     return parser, build
 
 
@@ -422,9 +447,25 @@ def _drive(tables: _Tables, text: str):
                 return values[-1]
 
 
-@lru_cache(maxsize=1)
+#: the Lark releases whose internals `_Tables` reads (parse table, callbacks, terminals); with
+#: any other, bp parses with Lark's own lexer and loop (slower, same graphs)
+LEAN_DRIVER_LARK = ("1.1", "1.2", "1.3")
+
+
 def _tables():
+    """This thread's tables for the lean loop, or (None, build) to use Lark's own parser."""
+    made = getattr(_PER_THREAD, "tables", None)
+    if made is None:
+        made = _PER_THREAD.tables = _make_tables()
+    return made
+
+
+def _make_tables():
+    import lark
+
     parser, build = _lark()
+    if ".".join(lark.__version__.split(".")[:2]) not in LEAN_DRIVER_LARK:
+        return None, build
     try:
         return _Tables(parser), build
     except (AttributeError, KeyError, TypeError):  # a Lark whose internals moved: use its own loop
