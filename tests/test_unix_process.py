@@ -152,3 +152,34 @@ def test_a_vars_file_may_hold_names_the_expression_does_not_use(bp, tmp_path):
     assert r.out.splitlines() == ["f\t6.0", "df/dx\t3.0", "df/dy\t2.0"]
     r = bp("eval", "x*2", "--x", "1", "--unused", "2")  # the command line stays strict
     assert r.code == 2 and "unused" in r.err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["eval", "x*y", "--x", "2", "--y", "3", "--format", "plain"],
+        ["gradcheck", "x*y", "--x", "2", "--y", "3", "--format", "json"],
+        ["descend", "x*x + y*y", "--x", "1", "--y", "1", "--steps", "2", "--format", "json"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_wrt_has_one_meaning_in_every_command(bp, command):
+    repeated = bp(*command, "--wrt", "x", "--wrt", "y")
+    listed = bp(*command, "--wrt", "x,y")
+    assert repeated.code == 0, repeated.err
+    assert repeated.out == listed.out
+    unknown = bp(*command, "--wrt", "x", "--wrt", "nope")
+    assert unknown.code == 2 and "nope" in unknown.err
+    twice = bp(*command, "--wrt", "x", "--wrt", "x")
+    assert twice.code == 2
+
+
+def test_eval_wrt_several_prints_their_gradients(bp):
+    r = bp("eval", "x*y", "--x", "2", "--y", "3", "--wrt", "y", "--wrt", "x")
+    assert r.out == "df/dy\t2.0\ndf/dx\t3.0\n"  # d(xy)/dy = x, d(xy)/dx = y
+    assert bp("eval", "x*y", "--x", "2", "--y", "3", "--wrt", "y").out == "2.0\n"  # one: a bare number
+
+
+def test_explain_takes_one_wrt(bp):
+    r = bp("explain", "x*y", "--x", "2", "--y", "3", "--wrt", "x,y")
+    assert r.code == 2 and "one --wrt" in r.err

@@ -27,6 +27,26 @@ def one_of(option: str, value: str, choices) -> None:
         raise UsageError(f"{option} must be one of {', '.join(choices)}, not {value!r}")
 
 
+WRT_HELP = "repeat it or give a comma list (--wrt x --wrt y, --wrt x,y)"
+
+
+def wrt_names(values: list[str] | None) -> list[str] | None:
+    """--wrt as every command reads it: repeatable, each naming one variable, comma lists
+    accepted (`--wrt x --wrt y` = `--wrt x,y`); None when not given."""
+    if not values:
+        return None
+    names: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            name = name.strip()
+            if not name:
+                raise UsageError(f"--wrt {value[:40]!r}: expected variable names, as in --wrt x,y")
+            if name in names:
+                raise UsageError(f"--wrt {name}: named twice")
+            names.append(name)
+    return names
+
+
 def warn(messages) -> None:
     """Each warning as one `bp: warning:` line on standard error."""
     for message in messages:

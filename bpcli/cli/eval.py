@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..core.errors import UsageError
-from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn
+from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn, wrt_names
 
 FORMATS = ("rich", "plain", "json", "dot", "mermaid", "latex")
 
@@ -48,8 +48,10 @@ def _language() -> str:
 def eval_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
     format: str = typer.Option("rich", "--format", help="rich | plain | json | dot | mermaid | latex"),
-    wrt: str | None = typer.Option(
-        None, "--wrt", help="Print only the gradient of this variable, as a bare number."
+    wrt_values: list[str] | None = typer.Option(
+        None,
+        "--wrt",
+        help="Print only the gradient of this variable, as a bare number; several: df/dx lines.",
     ),
     expand: bool = typer.Option(
         False, "--expand", help="Decompose composite gates into the lecture's primitive gates."
@@ -82,6 +84,9 @@ def eval_cmd(
 ) -> None:
     from ..core.engine import TIES, evaluate
 
+    names = wrt_names(wrt_values)
+    wrt = names[0] if names else None
+
     one_of("--format", format, FORMATS)
     one_of("--tie", tie, TIES)
     from ..views.show import check_view
@@ -95,13 +100,16 @@ def eval_cmd(
         if csv == "-" and ("-" in (words or []) or vars_file == "-"):
             raise UsageError("--csv - and the expression or --vars cannot both come from standard input")
         source, bindings = gather(words or [], vars_file)
+        if names and len(names) > 1:
+            raise UsageError("batch mode (--csv, --grid) takes one --wrt")
         opts = {"csv": csv, "grids": grid or [], "on_error": on_error, "fmt": format, "tie": tie}
         return eval_batch(source, bindings, **opts, expand=expand, wrt=wrt)
     source, bindings = gather(words or [], vars_file)
     result = evaluate(source, bindings, expand=expand and not compare, tie=tie)
-    if wrt is not None and wrt not in result.graph.var_ids and wrt not in result.graph.names:
-        have = ", ".join([*result.graph.var_ids, *result.graph.names]) or "none"
-        raise UsageError(f"--wrt {wrt}: not a variable of the expression (its variables: {have})")
+    for name in names or ():
+        if name not in result.graph.var_ids and name not in result.graph.names:
+            have = ", ".join([*result.graph.var_ids, *result.graph.names][:10]) or "none"
+            raise UsageError(f"--wrt {name}: not a variable of the expression (its variables: {have})")
     warn(result.warnings)
     out = sys.stdout
     if out_file is not None:
@@ -113,6 +121,10 @@ def eval_cmd(
 
         other = evaluate(result.graph, bindings, expand=True, tie=tie) if compare else None
         show(result, format, steps, other, max_gates)
+    elif names and len(names) > 1:
+        from ..views.text import wrt_lines
+
+        out.write(wrt_lines(result, names))
     elif wrt is not None:
         from ..views.text import wrt as wrt_view
 

@@ -24,6 +24,13 @@ def wrt(result: Result, name: str) -> str:
     return f"{num(result.grads[node])!r}\n"
 
 
+def wrt_lines(result: Result, names: list[str]) -> str:
+    """`df/dx<TAB>grad` for each of `names` (inputs or named intermediates), as plain writes them."""
+    g, out = result.graph, result.graph.output_name
+    grads = [result.grads[g.var_ids.get(name, g.names.get(name))] for name in names]
+    return "".join(f"d{out}/d{name}\t{num(v)!r}\n" for name, v in zip(names, grads, strict=True))
+
+
 def graph_dict(result: Result) -> dict:
     """The annotated graph: every node with its inputs, value, gradient and pattern."""
     g = result.graph
