@@ -64,3 +64,27 @@ def test_a_sum_of_many_inputs_checks_every_one():
     assert report.passed and len(report.inputs) == n
     for c in report.inputs[::97]:
         assert c.numeric == pytest.approx(2 * c.value, abs=1e-6)  # d/dx x^2 = 2x, by hand
+
+
+@pytest.mark.parametrize(
+    ("source", "x"), [("sin(100*x)", 0.3), ("sin(300*x)", 0.3), ("exp(3*x)*sin(40*x)", 1.1)]
+)
+def test_smooth_fast_changing_correct_gradients_pass(source, x):
+    # the centered quotient's truncation error (h^2/6 times the third derivative) exceeded the
+    # 1e-7 threshold: a correct gradient failed
+    report = gradcheck(source, {"x": x})
+    assert report.passed
+    assert report.inputs[0].verdict in ("good", "step")
+
+
+@pytest.mark.parametrize("source", ["sin(100*x)", "sin(x)", "sin(x) * x"])
+def test_a_wrong_local_gradient_still_fails(monkeypatch, source):
+    import dataclasses
+
+    from bpcli.core import gates
+
+    row = gates.GATES["sin"]
+    wrong = dataclasses.replace(row, local=lambda m, o, x, p=None: (m.cos(x) * 1.001,))  # 0.1% off
+    monkeypatch.setitem(gates.GATES, "sin", wrong)
+    report = gradcheck(source, {"x": 0.3})
+    assert not report.passed

@@ -12,6 +12,7 @@ _WORDS = {
     "wrong": "WRONG",
     "kink": "kink, not a bug",
     "noise": "at the rounding-noise floor",
+    "step": "within the step's truncation error",
 }
 _STYLE = {"good": "green", "acceptable": "yellow", "suspicious": "bold yellow", "wrong": "bold red"}
 
@@ -57,6 +58,14 @@ def print_report(report, file=None) -> None:
                     "so a mismatch there is expected"
                 )
             )
+        elif c.verdict == "step":
+            console.print(
+                Text(
+                    f"note: {c.name}: the difference {_e(abs(c.analytic - c.numeric))} is within the "
+                    f"truncation error of step h (~{_e(c.truncation)}, from a second step 2h); "
+                    "try a smaller --h"
+                )
+            )
         elif c.verdict == "noise":
             console.print(
                 Text(
@@ -64,8 +73,8 @@ def print_report(report, file=None) -> None:
                     f"rounding noise of the difference quotient (~{_e(c.noise)}); try a larger --h"
                 )
             )
-    counted = [c for c in report.inputs if c.verdict not in ("kink", "noise")]
-    excused = [c.name for c in report.inputs if c.verdict in ("kink", "noise")]
+    counted = [c for c in report.inputs if c.verdict not in ("kink", "noise", "step")]
+    excused = [c.name for c in report.inputs if c.verdict in ("kink", "noise", "step")]
     worst = max((c.rel_error for c in counted), default=0.0)
     if report.passed:
         line = (
@@ -107,6 +116,7 @@ def as_json(report) -> str:
                 "verdict": c.verdict,
                 "kink": c.kink,
                 "noise": c.noise,
+                "truncation": c.truncation,
                 "passed": c.passed,
             }
             for c in report.inputs
