@@ -124,3 +124,17 @@ def test_long_user_text_is_parsed_in_linear_time(bp, args):
     finally:
         signal.alarm(0)
     assert r.code == 2 and len(r.err) < 500
+
+
+def test_plot_legend_stays_outside_the_data(bp):
+    # x^2 on -3:3 peaks at both top corners; plotext's legend box hid x < -2.3
+    r = bp("plot", "x^2", "--x", "-3:3", "--width", "60", "--height", "12")
+    assert r.code == 0
+    lines = r.out.splitlines()
+    top = lines.index(next(line for line in lines if line.lstrip().startswith("┌")))
+    bottom = lines.index(next(line for line in lines if line.lstrip().startswith("└")))
+    canvas = lines[top + 1 : bottom]
+    assert not any("df/dx" in line or " f " in line for line in canvas)
+    first_row = canvas[0].split("┤", 1)[-1]
+    assert first_row[:3].strip(), "the curve's top-left end is drawn, not covered"
+    assert any(line.startswith("legend:") and "df/dx" in line for line in lines[bottom:])

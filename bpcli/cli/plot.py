@@ -136,11 +136,15 @@ def plot_cmd(
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     fig.theme("default" if color else "colorless")
     label = " ".join(source.split())
-    fig.draw(fig.signal(x.tolist(), f.tolist(), marker="braille").label("f").lines())
-    fig.draw(fig.signal(x.tolist(), df.tolist(), marker="dot").label(f"df/d{name}").lines())
+    # no labels inside the canvas: plotext draws its legend box over the data (x < -2.3 of x^2
+    # on -3:3 was hidden); the legend is a line under the plot, the two series told apart by
+    # their markers (braille, dots) with or without colour
+    fig.draw(fig.signal(x.tolist(), f.tolist(), marker="braille").lines())
+    fig.draw(fig.signal(x.tolist(), df.tolist(), marker="dot").lines())
     fig.title(label if len(label) <= 60 else label[:57] + "...")
     fig.label(name)
     print(fig.build().string(colorless=not color))
+    print(f"legend: \u2822\u2822 f (braille line)   \u2022\u2022 df/d{name} (dots)")
     lo, hi = int(np.argmin(df)), int(np.argmax(df))
     print(
         f"f from {short(f.min())} to {short(f.max())}; df/d{name} from {short(df[lo])} at {name} = {short(x[lo])}"
