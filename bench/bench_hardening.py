@@ -1,6 +1,7 @@
 """Issue 14's size goals, one process each: `python bench/bench_hardening.py [--quick]`.
 
 - bp gradcheck on a sum of 1e5 inputs (goal: under 60 s; it was 313 s, quadratic)
+- bp descend, 3 steps on 1e5 inputs (it was 36 s)
 - bp eval on a 10 MB expression (--format json): time and peak memory
 Prints a Markdown table; peak memory is the process's max RSS (os.wait4)."""
 
@@ -45,6 +46,9 @@ def main() -> None:
     rows.append(
         f"| bp gradcheck, sum of {n} inputs | {s:.1f} s | {mb:.0f} MB | exit {code}; goal < 60 s: {verdict} |"
     )
+    (work / "sq.txt").write_text("+".join(f"(x{i}-1)^2" for i in range(n)))
+    s, mb, code = run(["descend", "-", "--vars", str(work / "sum.json"), "--steps", "3"], work / "sq.txt")
+    rows.append(f"| bp descend --steps 3, {n} inputs (rich) | {s:.1f} s | {mb:.0f} MB | exit {code} |")
     s, mb, code = run(["eval", "-", "--vars", str(work / "big.json"), "--format", "json"], work / "big.txt")
     size = os.path.getsize(work / "big.txt") / 1e6
     rows.append(

@@ -162,3 +162,17 @@ def test_tanh_gradient_agrees_between_batch_and_scalar_near_saturation():
         gs = evaluate("tanh(x)", {"x": x}).gradient["x"]
         ref = sech2(x)
         assert abs(gs - gb) <= 1e-14 * ref and abs(gs - ref) <= 1e-14 * ref, x
+
+
+def test_descend_on_many_inputs_shows_a_short_table(bp):
+    n = 2000
+    source = "+".join(f"(x{i}-1)^2" for i in range(n))
+    r = bp("descend", source, *[f"x{i}=0" for i in range(n)], "--steps", "2", "--lr", "0.25")
+    assert r.code == 0, r.err
+    assert f"... {n - 50} more" in r.out and "x1999 " not in r.out
+    r = bp(
+        "descend", source, *[f"x{i}=0" for i in range(n)], "--steps", "2", "--lr", "0.25", "--format", "json"
+    )
+    final = strict(r.out)["final"]
+    # by hand: x <- x - 0.25 * 2(x - 1) = (x + 1) / 2, twice from 0: 0.5, then 0.75
+    assert len(final) == n and set(final.values()) == {0.75}
