@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 from ..core.engine import Result
+from ..core.expr import generic_local_text
+from ..core.gates import GATES
 from ..core.graph import Graph
 
 # Unnamed gates are called as the lecture calls its intermediates (q = x + y; f = q * z), then
@@ -87,20 +89,20 @@ def uses(result: Result) -> list[list[tuple[int, int]]]:
     return out
 
 
-def dumps(obj) -> str:
+def dumps(obj, indent: int | None = None) -> str:
     """`obj` as strict JSON and one line: NaN and ±Infinity (not JSON; strict parsers reject the
     whole document) become null, and text that is not valid Unicode (a raw 0xFF byte read from a
     comment) is written as \\u escapes, so the output is always valid UTF-8."""
     import json
 
     try:
-        text = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, indent=indent)
     except ValueError:  # a non-finite number somewhere: replace them all
-        text = json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False, indent=indent)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (undecodable input bytes)
-        text = json.dumps(_finite(obj), ensure_ascii=True, allow_nan=False)
+        text = json.dumps(_finite(obj), ensure_ascii=True, allow_nan=False, indent=indent)
     return text + "\n"
 
 
@@ -129,3 +131,16 @@ def _copy_shallow(v):
     if isinstance(v, (list, tuple)):
         return list(v)
     return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def gate_note(op: str, param: float | None = None, n: int = 1) -> str:
+    """A gate's note for pictures: its pattern (`distributor`, `swapper`, `router`), its label,
+    or its local gradient from the gate table over generic names: `×(1 - σ(x)) * σ(x)`."""
+    row = GATES[op]
+    if row.pattern or row.label:
+        return row.pattern or row.label
+    texts = generic_local_text(op, param, n)
+    if len(texts) == 1:
+        return f"×{texts[0]}"
+    names = row.input_names(n)
+    return "; ".join(f"{name}: ×{t}" for name, t in zip(names, texts, strict=True))
