@@ -63,7 +63,17 @@ def gradcheck_cmd(
 
     one_of("--format", format, FORMATS)
     source, bindings = gather(words or [], vars_file)
-    report = gradcheck(source, bindings, h=h, threshold=threshold, wrt=wrt_names(wrt))
+    from ..views.training import progress
+
+    with progress(1000, "checking gradients") as advance:
+        report = gradcheck(
+            source,
+            bindings,
+            h=h,
+            threshold=threshold,
+            wrt=wrt_names(wrt),
+            on_progress=lambda share: advance(int(share * 1000)),
+        )
     warn(report.warnings)
     for c in report.inputs:
         if c.kink:

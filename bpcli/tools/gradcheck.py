@@ -121,8 +121,10 @@ def gradcheck(
     h: float = 1e-5,
     threshold: float = 1e-7,
     wrt: list[str] | None = None,
+    on_progress=None,
 ) -> GradcheckReport:
-    """Compare backprop's gradient of each input with a centered difference of step h.
+    """Compare backprop's gradient of each input with a centered difference of step h;
+    `on_progress(fraction)` is called as the perturbed passes go through the graph.
 
     >>> r = gradcheck("(x+y)*z", {"x": -2, "y": 5, "z": -4})
     >>> r.passed, [c.band for c in r.inputs]
@@ -145,7 +147,7 @@ def gradcheck(
         names = [n for n in names if n in wrt]
     kinked = [i for i, op in enumerate(g.ops) if op in GATES and GATES[op].kink is not None]
     center = (result.values, _branches(g, result.values, kinked, SCALAR))
-    fs, crossed = _perturbed(g, bindings, names, h, kinked, center)
+    fs, crossed = _perturbed(g, bindings, names, h, kinked, center, on_progress)
     checks = []
     for j, name in enumerate(names):
         x = float(bindings[name])
@@ -194,7 +196,7 @@ class _Span:
         return np.arange(self.start, self.stop)
 
 
-def _perturbed(g, bindings, names, h, kinked, center):
+def _perturbed(g, bindings, names, h, kinked, center, on_progress=None):
     """f at x + h and x - h for every input x (columns 2j and 2j + 1), and, per input, the first
     kinked gate whose active piece differs from the center at either point (None if none).
 
@@ -221,6 +223,8 @@ def _perturbed(g, bindings, names, h, kinked, center):
     delta: list = [None] * len(g.ops)  # per node: (columns, values) or None (the center's value)
     crossed: list[int | None] = [None] * len(names)
     for i, (op, args, p) in enumerate(zip(g.ops, g.args, g.params, strict=True)):
+        if on_progress is not None and i % 4096 == 0:
+            on_progress(i / len(g.ops))  # the share of the graph done (a bar on a terminal)
         if op == "var":
             if p in column:
                 x = float(bindings[p])
