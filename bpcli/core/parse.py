@@ -177,7 +177,7 @@ class _Build:
         return self.g
 
 
-_CACHE_NAME = "grammar-tables.json"
+_CACHE_NAME = "grammar-tables-{}.json"  # keyed: bp versions side by side keep their own
 _CACHE_LIMIT = 4 << 20  # the tables are ~100 KB; anything much larger is not bp's file
 
 
@@ -201,10 +201,19 @@ def _cache_folder() -> str | None:
     return folder
 
 
-def _cache_file() -> str | None:
-    """The grammar cache's path, or None when there is no private cache folder."""
+def _cache_key(text: str) -> str:
+    """The cache's key: the grammar's text and Lark's version (either changes the tables)."""
+    import hashlib
+
+    import lark
+
+    return hashlib.sha256(f"bp-cache-1\0{lark.__version__}\0{text}".encode()).hexdigest()
+
+
+def _cache_file(key: str) -> str | None:
+    """The grammar cache's path for `key`, or None when there is no private cache folder."""
     folder = _cache_folder()
-    return None if folder is None else os.path.join(folder, _CACHE_NAME)
+    return None if folder is None else os.path.join(folder, _CACHE_NAME.format(key[:16]))
 
 
 # The cache is JSON, never a pickle: Lark's own `cache=` unpickles its file before checking its
@@ -232,10 +241,14 @@ def _from_json(d: dict):
 
 
 def _read_cache(path: str, key: str):
-    """The cached Lark tables for `key`, or None. Only a regular file of this account's, not a
-    link, of bounded size is read; a FIFO or a device is refused without waiting on it."""
-    import json
+    """The cached Lark tables for `key`, or None (see `_read_cache_bytes`)."""
+    data = _read_cache_bytes(path)
+    return None if data is None else _decode_cache(data, key)
 
+
+def _read_cache_bytes(path: str) -> bytes | None:
+    """The cache file's bytes, or None. Only a regular file of this account's, not a link, of
+    bounded size is read; a FIFO or a device is refused without waiting on it."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -244,11 +257,17 @@ def _read_cache(path: str, key: str):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > _CACHE_LIMIT:
             return None
-        data = os.read(fd, _CACHE_LIMIT + 1)
+        return os.read(fd, _CACHE_LIMIT + 1)
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def _decode_cache(data: bytes, key: str):
+    """The tables in a cache file's bytes if they are for `key` (plain JSON: nothing runs)."""
+    import json
+
     try:
         doc = json.loads(data, object_hook=_from_json)
     except (ValueError, RecursionError):
@@ -258,19 +277,22 @@ def _read_cache(path: str, key: str):
     return doc.get("lark")
 
 
-def _write_cache(path: str, key: str, lark_data) -> None:
+def _write_cache(path: str | None, key: str, lark_data) -> bytes:
     """Write the cache beside `path` and rename it into place (a link at `path` is replaced, its
-    target never written); any failure leaves no cache, which only costs the next start-up."""
+    target never written); any failure leaves no cache, which only costs the next start-up.
+    Returns the file's bytes (what `_decode_cache` reads)."""
     import json
     import tempfile
 
+    data = json.dumps({"key": key, "lark": _to_json(lark_data)}, separators=(",", ":")).encode()
+    if path is None:
+        return data
     folder = os.path.dirname(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".grammar-", suffix=".tmp")  # 0600, O_EXCL
     except OSError:
-        return
+        return data
     try:
-        data = json.dumps({"key": key, "lark": _to_json(lark_data)}, separators=(",", ":")).encode()
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
@@ -287,6 +309,7 @@ def _write_cache(path: str, key: str, lark_data) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+    return data
 
 
 # Each thread gets its own parser and builder: the callbacks fill one `_Build`, and two threads
@@ -308,35 +331,29 @@ def _lark():
 def _make_lark():
     """A new parser and builder. The compiled tables are cached as JSON in the user's cache
     folder, keyed by the grammar's text and Lark's version; a process reads them once."""
-    import hashlib
-    import json
-
-    import lark
     from lark import Lark
 
     with _SHARED_LOCK:
         if "text" not in _SHARED:
             text = grammar_path().read_text(encoding="utf-8")
-            key = hashlib.sha256(f"bp-cache-1\0{lark.__version__}\0{text}".encode()).hexdigest()
-            path = _cache_file()
+            key = _cache_key(text)
+            path = _cache_file(key)
             _SHARED.update(text=text, key=key, path=path, tables=None)
-            cached = _read_cache(path, key) if path else None
-            if cached is not None:
-                _SHARED["tables"] = json.dumps(_to_json(cached))  # each thread loads its own copy
+            raw = _read_cache_bytes(path) if path else None
+            if raw is not None and _decode_cache(raw, key) is not None:
+                _SHARED["tables"] = raw  # each thread decodes its own copy
         text, key, path, tables = _SHARED["text"], _SHARED["key"], _SHARED["path"], _SHARED["tables"]
     build = _Build()
     if tables is not None:
         try:
-            cached = json.loads(tables, object_hook=_from_json)
+            cached = _decode_cache(tables, key)
             return Lark._load_from_dict(cached["data"], cached["memo"], transformer=build), build
         except Exception:  # a damaged or foreign file: compile the grammar again  # noqa: BLE001
             pass
     parser = Lark(text, parser="lalr", lexer="contextual", transformer=build, maybe_placeholders=True)
-    if path and tables is None:
-        data = _serialize(parser)
-        _write_cache(path, key, data)
-        with _SHARED_LOCK:
-            _SHARED["tables"] = json.dumps(_to_json(data))
+    written = _write_cache(path, key, _serialize(parser))  # path None: only kept for other threads
+    with _SHARED_LOCK:
+        _SHARED["tables"] = written
     return parser, build
 
 
