@@ -176,3 +176,10 @@ def test_descend_on_many_inputs_shows_a_short_table(bp):
     final = strict(r.out)["final"]
     # by hand: x <- x - 0.25 * 2(x - 1) = (x + 1) / 2, twice from 0: 0.5, then 0.75
     assert len(final) == n and set(final.values()) == {0.75}
+
+
+def test_a_tie_among_many_arguments_warns_in_one_short_line(bp):
+    r = bp("eval", "max(" + ",".join(["x"] * 3000) + ")", "--x", "0", "--format", "plain")
+    assert r.code == 0
+    (line,) = r.err.splitlines()
+    assert line.startswith("bp: warning: max") and len(line) <= 320

@@ -12,6 +12,7 @@ from ..core.errors import UsageError
 
 _NAMES = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9]")
 _COMMENT = re.compile(r"#[^\n]*")
+_MAX_WARNING = 300  #: characters of one warning line
 _FREE_WORDS = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 # Options several commands share, declared once.
@@ -49,7 +50,13 @@ def wrt_names(values: list[str] | None) -> list[str] | None:
 
 def warn(messages) -> None:
     """Each warning as one `bp: warning:` line on standard error."""
+    if sys.stderr is None:
+        return
     for message in messages:
+        # one short line each: a tie among 1e5 arguments listed them all (689 KB)
+        message = " ".join(message.split())
+        if len(message) > _MAX_WARNING:
+            message = message[: _MAX_WARNING - 3] + "..."
         print(f"bp: warning: {message}", file=sys.stderr)
 
 
