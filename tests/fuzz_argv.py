@@ -131,7 +131,9 @@ def check_run(run_bp, words: list[str], seconds: int = 20) -> None:
     if r.code not in (0,) and r.code != 1:
         assert r.err.strip(), _short(words)
         assert len(r.err) < 2000, (_short(words), r.err[:300])  # a message, not an echo of the input
-    if r.code == 0 and "--format" in words and words[words.index("--format") + 1 :][:1] == ["json"]:
+    formats = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--format"]
+    asked_help = "-h" in words or "--help" in words
+    if r.code == 0 and formats and formats[-1] == "json" and not asked_help:  # the last one counts
         assert_strict_json(r.out, words)
 
 
