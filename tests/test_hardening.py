@@ -183,3 +183,8 @@ def test_a_tie_among_many_arguments_warns_in_one_short_line(bp):
     assert r.code == 0
     (line,) = r.err.splitlines()
     assert line.startswith("bp: warning: max") and len(line) <= 320
+
+
+def test_descend_steps_are_capped(bp):
+    r = bp("descend", "e^x", "--x", "2", "--steps", "2" * 40)
+    assert r.code == 2 and r.err.startswith("bp: --steps must be from 0 to ")

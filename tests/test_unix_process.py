@@ -79,7 +79,7 @@ def interrupt(args, *, after: float, stdin=subprocess.DEVNULL):
     "args",
     [
         ["fit", "sin(x)", "--epochs", "10000000"],
-        ["descend", "(x-3)^2", "--x", "0", "--steps", "100000000"],
+        ["descend", "(x-3)^2", "--x", "0", "--steps", "10000000"],
     ],
     ids=["fit", "descend"],
 )

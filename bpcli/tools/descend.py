@@ -216,11 +216,14 @@ def _norm(g: list[float]) -> float:
     return math.hypot(*g)
 
 
+MAX_STEPS = 10_000_000  #: a number of steps that ends within hours, not never
+
+
 def _check_options(lr: float, steps: int, momentum: float, tol: float, every: int) -> None:
     if not (math.isfinite(lr) and lr > 0):
         raise UsageError(f"--lr must be a finite number > 0, not {lr!r}")
-    if steps < 0:
-        raise UsageError(f"--steps must not be negative, not {steps}")
+    if not 0 <= steps <= MAX_STEPS:
+        raise UsageError(f"--steps must be from 0 to {MAX_STEPS}, not {steps}")
     if not (math.isfinite(momentum) and 0 <= momentum < 1):
         raise UsageError(f"--momentum must be at least 0 and below 1, not {momentum!r}")
     if not (tol >= 0 and not math.isnan(tol)):
