@@ -62,6 +62,9 @@ def eval_cmd(
         metavar="NAME=A:B:N",
         help="Batch: evaluate on a grid; repeat for a cartesian product.",
     ),
+    hessian: bool = typer.Option(
+        False, "--hessian", help="Also every second partial d2f/dxdy at the point (plain, json)."
+    ),
     on_error: str = typer.Option(
         "fail",
         "--on-error",
@@ -78,6 +81,8 @@ def eval_cmd(
     check_view(format, steps, compare, out_file)
     if max_gates < 0:
         raise UsageError(f"--max-gates must be 0 or more, not {max_gates}")
+    if hessian and (csv is not None or grid or wrt is not None):
+        raise UsageError("--hessian goes with one point and every input (not with --csv, --grid or --wrt)")
     if csv is not None or grid:  # the SIMD pass: many points, CSV or JSON Lines out
         from ..core.batch import eval_batch
 
@@ -92,6 +97,11 @@ def eval_cmd(
         have = ", ".join([*result.graph.var_ids, *result.graph.names]) or "none"
         raise UsageError(f"--wrt {wrt}: not a variable of the expression (its variables: {have})")
     warn(result.warnings)
+    second = None
+    if hessian:
+        from ..core.derive import hessian as hessian_at
+
+        second = hessian_at(result.graph, bindings, tie)
     out = sys.stdout
     if out_file is not None:
         from ..views.dot import write_image
@@ -102,6 +112,10 @@ def eval_cmd(
 
         other = evaluate(result.graph, bindings, expand=True, tie=tie) if compare else None
         show(result, format, steps, other, max_gates)
+        if second is not None:
+            from ..views.text import hessian_lines
+
+            out.write(hessian_lines(second, result.graph.output_name))
     elif wrt is not None:
         from ..views.text import wrt as wrt_view
 
@@ -109,11 +123,11 @@ def eval_cmd(
     elif format == "plain":
         from ..views.text import plain
 
-        out.write(plain(result))
+        out.write(plain(result, second))
     elif format == "json":
         from ..views.text import as_json
 
-        out.write(as_json(result, with_graph=graph))
+        out.write(as_json(result, with_graph=graph, hessian=second))
     elif format == "dot":
         from ..views.dot import dot
 

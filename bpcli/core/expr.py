@@ -215,12 +215,16 @@ class Builder:
             return self.gate("neg", self.gate("mul", self.g.args[x][0], y))
         if self._is(y, "neg"):
             return self.gate("neg", self.gate("mul", x, self.g.args[y][0]))
-        if vx is not None and self._is(y, "mul") and self.value(self.g.args[y][0]) is not None:
-            c = vx * self.value(self.g.args[y][0])
-            return self.gate("mul", self.const(c), self.g.args[y][1])
+        cy = self.value(self.g.args[y][0]) if self._is(y, "mul") else None
+        if vx is not None and cy is not None:
+            return self.gate("mul", self.const(vx * cy), self.g.args[y][1])
+        if vx is None and cy is not None:  # x * (c * b) = c * (x * b): constants to the front
+            return self.gate("mul", self.g.args[y][0], self.gate("mul", x, self.g.args[y][1]))
+        if vx is None and self._is(x, "mul") and self.value(self.g.args[x][0]) is not None:
+            return self.gate("mul", self.g.args[x][0], self.gate("mul", self.g.args[x][1], y))
         if x == y:
             return self.gate("pow", x, self.const(2.0))
-        return None
+        return self._make("mul", (x, y))  # (maybe swapped: the constant first)
 
     def _div(self, x, y, vx, vy):
         if vy == 1:
@@ -276,6 +280,7 @@ for _name, _op in FUNCTIONS.items():
 
 # precedence: how tightly a printed form binds (the grammar's levels)
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+MUL = 2.5  # a product without a quotient: may stand right of `*` unbracketed (a * b * c)
 _CONST_NAMES = {v: k for k, v in CONSTANTS.items() if k.isascii()}
 
 
@@ -348,12 +353,12 @@ def _form(op, p, xs, symbols=False) -> tuple[str, int]:
         left, right = xs
         sign = "+" if op == "add" else "-"
         return f"{_wrap(left, SUM)} {sign} {_wrap(right, PRODUCT)}", SUM
-    if op in ("mul", "div"):
-        left, right = xs
-        sign = "*" if op == "mul" else "/"
-        return f"{_wrap(left, PRODUCT)} {sign} {_wrap(right, POWER)}", PRODUCT
+    if op == "mul":
+        return f"{_wrap(xs[0], PRODUCT)} * {_wrap(xs[1], MUL)}", MUL
+    if op == "div":
+        return f"{_wrap(xs[0], PRODUCT)} / {_wrap(xs[1], POWER)}", PRODUCT
     if op == "neg":
-        if xs[0][1] == PRODUCT and not xs[0][0].startswith("-"):
+        if xs[0][1] in (PRODUCT, MUL) and not xs[0][0].startswith("-"):
             return f"-{xs[0][0]}", PRODUCT  # -(a/b) is -a / b: negation is exact, so the same double
         return f"-{_wrap(xs[0], POWER)}", UNARY
     if op == "pow":

@@ -44,7 +44,8 @@ _TOKEN = re.compile(r"\s*(\d+\.?\d*(?:e[-+]?\d+)?|[A-Za-z_][A-Za-z0-9_]*|σ|\S)"
 _FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "tanh": r"\tanh"}
 _FUNCS |= {"max": r"\max", "min": r"\min", "σ": r"\sigma", "sign": r"\operatorname{sign}"}
 _FUNCS |= {"relu": r"\operatorname{relu}", "abs": r"\operatorname{abs}", "sqrt": r"\operatorname{sqrt}"}
-_FUNCS |= {"softplus": r"\operatorname{softplus}"}
+_FUNCS |= {"softplus": r"\operatorname{softplus}", "cosh": r"\cosh", "sinh": r"\sinh"}
+_FUNCS |= {"step": r"\operatorname{step}", "sigmoid": r"\sigma"}
 
 
 def latex_formula(text: str) -> str:
@@ -80,3 +81,43 @@ def latex_formula(text: str) -> str:
         i += 1
     text = " ".join(out).replace("( ", "(").replace(" )", ")").replace(r" ^{", "^{")
     return text.replace("(- ", "(-")
+
+
+# -- a graph node in LaTeX (bp diff --format latex) -------------------------------------------
+SUM, PRODUCT, MUL, UNARY, POWER, ATOM = 1, 2, 2.5, 3, 4, 5  # as bpcli.core.expr
+
+
+def _lwrap(x, level: int) -> str:
+    return x[0] if x[1] >= level else f"\\left({x[0]}\\right)"
+
+
+def latex_form(op: str, p, xs) -> tuple[str, int]:
+    """One gate in LaTeX over its inputs' (latex, precedence): the `form` of derive.program."""
+    from ..core.expr import CALL_NAMES
+    from ..core.gates import number_text
+
+    if op == "var":
+        return latex_name(p), ATOM
+    if op == "const":
+        return latex_number(number_text(p)), UNARY if p < 0 else ATOM
+    if op in ("add", "sub"):
+        return f"{_lwrap(xs[0], SUM)} {'+' if op == 'add' else '-'} {_lwrap(xs[1], PRODUCT)}", SUM
+    if op == "mul":
+        return f"{_lwrap(xs[0], PRODUCT)} \\cdot {_lwrap(xs[1], MUL)}", MUL
+    if op == "div":
+        return f"\\frac{{{xs[0][0]}}}{{{xs[1][0]}}}", POWER
+    if op == "neg":
+        return f"-{_lwrap(xs[0], POWER)}", UNARY
+    if op == "pow":
+        return f"{{{_lwrap(xs[0], ATOM)}}}^{{{xs[1][0]}}}", POWER
+    if op == "id":
+        return xs[0]
+    if op == "sqrt":
+        return f"\\sqrt{{{xs[0][0]}}}", ATOM
+    if op == "abs":
+        return f"\\left|{xs[0][0]}\\right|", ATOM
+    if op == "exp":
+        return f"e^{{{xs[0][0]}}}", POWER
+    name = CALL_NAMES.get(op, op)
+    fn = _FUNCS.get(name, f"\\operatorname{{{name}}}")
+    return f"{fn}\\left({', '.join(x[0] for x in xs)}\\right)", ATOM

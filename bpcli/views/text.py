@@ -9,13 +9,19 @@ from ..core.gates import GATES
 from . import num
 
 
-def plain(result: Result) -> str:
+def plain(result: Result, hessian: dict | None = None) -> str:
     """`f<TAB>value`, then `df/dx<TAB>grad` per input variable, at full precision (repr); a named
-    output (`...; L = q * z`) keeps its name: `L<TAB>value`, `dL/dx<TAB>grad`."""
+    output (`...; L = q * z`) keeps its name: `L<TAB>value`, `dL/dx<TAB>grad`. With a Hessian,
+    then `d2f/dxdy<TAB>number` for every pair of inputs."""
     out = result.graph.output_name
     lines = [f"{out}\t{num(result.value)!r}"]
     lines += [f"d{out}/d{name}\t{num(g)!r}" for name, g in result.gradient.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + hessian_lines(hessian or {}, out)
+
+
+def hessian_lines(hessian: dict, out: str) -> str:
+    """`d2f/dxdy<TAB>number` lines, row by row."""
+    return "".join(f"d2{out}/d{x}d{y}\t{num(v)!r}\n" for x, row in hessian.items() for y, v in row.items())
 
 
 def wrt(result: Result, name: str) -> str:
@@ -50,7 +56,7 @@ def graph_dict(result: Result) -> dict:
     return {"nodes": nodes, "output": g.output}
 
 
-def as_json(result: Result, with_graph: bool = False) -> str:
+def as_json(result: Result, with_graph: bool = False, hessian: dict | None = None) -> str:
     obj = {
         "expression": result.graph.source,
         "value": num(result.value),
@@ -59,6 +65,8 @@ def as_json(result: Result, with_graph: bool = False) -> str:
             k: {"value": num(v["value"]), "grad": num(v["grad"])} for k, v in result.intermediates.items()
         },
     }
+    if hessian is not None:
+        obj["hessian"] = {x: {y: num(v) for y, v in row.items()} for x, row in hessian.items()}
     if with_graph:
         obj["graph"] = graph_dict(result)
     return json.dumps(obj, ensure_ascii=False) + "\n"
