@@ -180,7 +180,7 @@ def in_process_breakdown(source: str, bindings: dict, repeat: int) -> dict:
     from lark import Lark
 
     from bpcli.core.engine import backward, check_bindings, forward
-    from bpcli.core.parse import _drive, _lark, _Tables, parse
+    from bpcli.core.parse import _drive, _Tables, grammar_path, parse
 
     class Null:
         """A transformer whose every callback does nothing: Lark's table, no graph."""
@@ -190,10 +190,8 @@ def in_process_breakdown(source: str, bindings: dict, repeat: int) -> dict:
                 raise AttributeError(name)
             return lambda children: None
 
-    parser, _ = _lark()
-    null_tables = _Tables(
-        Lark(parser.source_grammar, parser="lalr", transformer=Null(), maybe_placeholders=True)
-    )
+    grammar = grammar_path().read_text(encoding="utf-8")  # a cached parser has no source_grammar
+    null_tables = _Tables(Lark(grammar, parser="lalr", transformer=Null(), maybe_placeholders=True))
     best = {}
     for _ in range(repeat):
         t0 = time.perf_counter()

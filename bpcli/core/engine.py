@@ -45,6 +45,17 @@ class Result:
         """d output / d input, for each input variable in order of first appearance."""
         return {name: self.grads[node] for name, node in self.graph.var_ids.items()}
 
+    def hessian(self) -> dict[str, dict[str, float]]:
+        """Every second partial at the point, {x: {y: d2f/dxdy}} (symmetric), by backprop
+        through the backward pass built as a graph (bpcli.core.derive)."""
+        from .derive import hessian
+
+        point = {name: self.values[node] for name, node in self.graph.var_ids.items()}
+        return hessian(self.graph, point, self.tie)
+
+    def __repr__(self) -> str:
+        return f"Result(value={self.value!r}, gradient={self.gradient!r})"
+
     @property
     def intermediates(self) -> dict[str, dict[str, float]]:
         """Named intermediate values of a staged computation: {name: {"value", "grad"}}."""

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .numbers import number_text
+
 INF = math.inf
 NAN = math.nan
 
@@ -309,11 +311,6 @@ def _expand_pow(b, x, y, p=None):
         return None  # 0^b, (-2)^b: no exp(b log a) form (log a is not finite); keep the ^ gate
     # a^b = exp(b log a): defined for a > 0
     return b.gate("exp", b.gate("mul", y, b.gate("log", x)))
-
-
-def number_text(p: float) -> str:
-    """A number as bp writes it in formulas and symbols: 2.0 -> 2, 0.5 -> 0.5, shortest repr."""
-    return repr(int(p)) if p == int(p) and abs(p) < 1e15 else repr(p)
 
 
 X, XY = ("x",), ("x", "y")

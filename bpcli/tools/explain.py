@@ -240,11 +240,3 @@ def _names(g, nodes, out_name: str) -> dict[int, str]:
                 k += 1
             names[node] = f"g{k}"
     return names
-
-
-def count_text(n: int) -> str:
-    """A path count for people: exact up to 30 digits, else `about 1.13e+3010`."""
-    if n < 10**30:
-        return str(n)
-    log = math.log10(n)
-    return f"about {10 ** (log - math.floor(log)):.3g}e+{math.floor(log)}"

@@ -209,7 +209,7 @@ def _branches(g, values, kinked, m) -> list:
 
 def _kink_text(g, i, values, name) -> str:
     row = GATES[g.ops[i]]
-    from ..views import short
+    from ..core.numbers import short
 
     xs = ", ".join(short(values[a]) for a in g.args[i])
     what = "has inputs tied within h" if row.pattern == "router" else "is within h of its kink"

@@ -4,6 +4,7 @@ They read an explain.Explanation and never recompute any math."""
 from __future__ import annotations
 
 import json
+import math
 
 from ..core.gates import number_text, symbol
 from . import num, short
@@ -41,8 +42,6 @@ def _term_text(e, node: int, t) -> tuple[str, str]:
 
 def lines(e) -> list[str]:
     """The explanation as plain text lines."""
-    from ..tools.explain import count_text
-
     g = e.result.graph
     f, x = e.out_name, e.wrt
     dfdx = f"d{f}/d{x}"
@@ -174,8 +173,6 @@ def _ld(e, top: str, bottom: int, gate: int | None = None, slot: int | None = No
 
 def latex(e) -> str:
     """The explanation as a LaTeX `align*` block (amsmath), ready for a write-up."""
-    from ..tools.explain import count_text
-
     g = e.result.graph
     f = latex_name(e.out_name)
     dfdx = _ld(e, e.out_name, e.target)
@@ -335,3 +332,11 @@ _LATEX_FN = {
     "max": r"\max",
     "min": r"\min",
 }
+
+
+def count_text(n: int) -> str:
+    """A path count for people: exact up to 30 digits, else `about 1.13e+3010`."""
+    if n < 10**30:
+        return str(n)
+    log = math.log10(n)
+    return f"about {10 ** (log - math.floor(log)):.3g}e+{math.floor(log)}"
