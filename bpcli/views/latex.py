@@ -109,7 +109,7 @@ def latex_form(op: str, p, xs) -> tuple[str, int]:
     if op == "neg":
         return f"-{_lwrap(xs[0], POWER)}", UNARY
     if op == "pow":
-        return f"{{{_lwrap(xs[0], ATOM)}}}^{{{xs[1][0]}}}", POWER
+        return f"{_lwrap(xs[0], ATOM)}^{{{xs[1][0]}}}", POWER
     if op == "id":
         return xs[0]
     if op == "sqrt":
