@@ -19,8 +19,9 @@ import math
 import operator
 from functools import cache, lru_cache
 
-from .gates import CONSTANTS, FUNCTIONS, GATES, SCALAR, number_text
+from .gates import CONSTANTS, FUNCTIONS, GATES, SCALAR
 from .graph import Graph
+from .numbers import number_text
 
 # -- parsing a derivative string once ---------------------------------------------------------
 
@@ -429,3 +430,9 @@ def generic_local_text(op: str, param=None, n: int = 1, tie: str = "split") -> t
     bind["p"] = float(param) if param is not None else b.var("p")
     strings = row.derivatives(n, tie)
     return tuple(to_text(b.g, b.instantiate(strings[name], bind), loose=True, symbols=True) for name in names)
+
+
+def formula(op: str, names: list[str], param=None) -> str:
+    """The gate as a formula over its inputs' names or numbers: `q + z`, `σ(s)`, `1 / d`, `x^2`."""
+    xs = [(n, UNARY if n.startswith("-") else ATOM) for n in names]
+    return _form(op, param, xs, symbols=True)[0]

@@ -20,7 +20,8 @@ A row (`Gate`) holds:
   limit at an edge point; max/min of any arity in one pass); tests check it against `d`;
 - `pattern` (distributor, swapper, router), `label` (words for the picture), `kink` (what to warn
   at a non-differentiable point), `expand` (the gate in the lecture's primitive gates `*`, `+`,
-  `*a`, `+c`, `exp`, `1/x`, ...), `primitive`, and `formula` (the forward pass as text).
+  `*a`, `+c`, `exp`, `1/x`, ...) and `primitive`. The gate as text (`x + y`, `σ(x)`) is printed
+  by `bpcli.core.expr` from the op itself.
 
 Adding a scalar function is one row here plus its name in `FUNCTIONS` (and in the README).
 """
@@ -158,9 +159,6 @@ class Gate:
     expand: Callable | None = None  #: expand(b, *inputs, p) -> node id in primitive gates, or None
     kink: Callable | None = None  #: kink(*inputs) -> what to warn at a non-differentiable point
     primitive: bool = True  #: one of the lecture's primitive gates (kept by --expand)
-    #: the gate as a formula over its inputs' names, for staged steps (`{0} + {1}`, `exp({0})`);
-    #: a str.format template (`{p}` the parameter, `{all}` every input) or a callable(names, p)
-    formula: str | Callable = ""
     #: numeric code for the local gradients instead of the compiled `d`, only where `d` alone
     #: cannot give the value: a limit at an edge point (pow at a = 0) or a variadic gate whose
     #: strings grow with its arity (max, min). tests/test_gates.py checks it against `d`.
@@ -324,7 +322,6 @@ _ROWS = [
         d={"x": "1", "y": "1"},
         pattern="distributor",
         expand=_expand_add,
-        formula="{0} + {1}",
     ),
     Gate(
         "mul",
@@ -334,7 +331,6 @@ _ROWS = [
         d={"x": "y", "y": "x"},
         pattern="swapper",
         expand=_expand_mul,
-        formula="{0} * {1}",
     ),
     Gate(
         "scale",
@@ -342,7 +338,6 @@ _ROWS = [
         X,
         forward=lambda m, x, p: p * x,
         d={"x": "p"},
-        formula=lambda n, p: f"{number_text(p)} * {n[0]}",
     ),
     Gate(
         "shift",
@@ -351,9 +346,8 @@ _ROWS = [
         forward=lambda m, x, p: x + p,
         d={"x": "1"},
         pattern="distributor",
-        formula=lambda n, p: f"{n[0]} {'+' if p >= 0 else '-'} {number_text(abs(p))}",
     ),
-    Gate("recip", "1/x", X, forward=lambda m, x, p=None: m.div(1.0, x), d={"x": "-1/x^2"}, formula="1/{0}"),
+    Gate("recip", "1/x", X, forward=lambda m, x, p=None: m.div(1.0, x), d={"x": "-1/x^2"}),
     Gate(
         "id",
         "id",
@@ -361,10 +355,9 @@ _ROWS = [
         forward=lambda m, x, p=None: x,
         d={"x": "1"},
         label="identity (q = x): passes the gradient through",
-        formula="{0}",
     ),
-    Gate("exp", "exp", X, forward=lambda m, x, p=None: m.exp(x), d={"x": "out"}, formula="exp({0})"),
-    Gate("log", "log", X, forward=lambda m, x, p=None: m.log(x), d={"x": "1/x"}, formula="log({0})"),
+    Gate("exp", "exp", X, forward=lambda m, x, p=None: m.exp(x), d={"x": "out"}),
+    Gate("log", "log", X, forward=lambda m, x, p=None: m.log(x), d={"x": "1/x"}),
     Gate(
         "powc",
         "^c",
@@ -372,7 +365,6 @@ _ROWS = [
         forward=lambda m, x, p: m.pow(x, p),
         d={"x": "p*x^(p - 1)"},
         code=_powc_local,
-        formula="{0}^{p}",
     ),
     Gate(
         "max",
@@ -383,7 +375,6 @@ _ROWS = [
         code=_max_local,
         pattern="router",
         kink=_tie_kink("max"),
-        formula="max({all})",
     ),
     Gate(
         "min",
@@ -394,7 +385,6 @@ _ROWS = [
         code=_max_local,
         pattern="router",
         kink=_tie_kink("min"),
-        formula="min({all})",
     ),
     Gate(
         "relu",
@@ -404,7 +394,6 @@ _ROWS = [
         d={"x": "step(x)"},
         label="gate: passes the gradient where x > 0",
         kink=lambda x: "is at its kink x = 0; using relu'(0) = 0" if x == 0 else None,
-        formula="relu({0})",
     ),
     Gate(
         "abs",
@@ -413,19 +402,17 @@ _ROWS = [
         forward=lambda m, x, p=None: m.abs(x),
         d={"x": "sign(x)"},
         kink=lambda x: "is at its kink x = 0; using abs'(0) = 0" if x == 0 else None,
-        formula="abs({0})",
     ),
-    Gate("sin", "sin", X, forward=lambda m, x, p=None: m.sin(x), d={"x": "cos(x)"}, formula="sin({0})"),
-    Gate("cos", "cos", X, forward=lambda m, x, p=None: m.cos(x), d={"x": "-sin(x)"}, formula="cos({0})"),
+    Gate("sin", "sin", X, forward=lambda m, x, p=None: m.sin(x), d={"x": "cos(x)"}),
+    Gate("cos", "cos", X, forward=lambda m, x, p=None: m.cos(x), d={"x": "-sin(x)"}),
     # sign and step are flat (gradient 0); bp diff writes relu', abs', max' and min' with them
-    Gate("sign", "sign", X, forward=lambda m, x, p=None: m.sign(x), d={"x": "0"}, formula="sign({0})"),
+    Gate("sign", "sign", X, forward=lambda m, x, p=None: m.sign(x), d={"x": "0"}),
     Gate(
         "step",
         "step",
         X,
         forward=lambda m, x, p=None: m.where(x > 0, 1.0, 0.0),
         d={"x": "0"},
-        formula="step({0})",
     ),
     # -- composite gates: --expand rewrites them into the primitives above --------------------
     Gate(
@@ -437,7 +424,6 @@ _ROWS = [
         label="distributor with a sign flip: +g to the left, −g to the right",
         expand=lambda b, x, y, p=None: b.gate("add", x, b.gate("scale", y, param=-1.0)),
         primitive=False,
-        formula="{0} - {1}",
     ),
     Gate(
         "neg",
@@ -447,7 +433,6 @@ _ROWS = [
         d={"x": "-1"},
         expand=lambda b, x, p=None: b.gate("scale", x, param=-1.0),
         primitive=False,
-        formula="-{0}",
     ),
     Gate(
         "div",
@@ -457,7 +442,6 @@ _ROWS = [
         d={"x": "1/y", "y": "-x/y^2"},
         expand=lambda b, x, y, p=None: b.gate("mul", x, b.gate("recip", y)),
         primitive=False,
-        formula="{0} / {1}",
     ),
     Gate(
         "pow",
@@ -468,7 +452,6 @@ _ROWS = [
         code=_pow_local,
         expand=_expand_pow,
         primitive=False,
-        formula="{0}^{1}",
     ),
     Gate(
         "sqrt",
@@ -478,7 +461,6 @@ _ROWS = [
         d={"x": "1/(2*out)"},
         expand=lambda b, x, p=None: b.gate("powc", x, param=0.5),
         primitive=False,
-        formula="sqrt({0})",
     ),
     Gate(
         "sigmoid",
@@ -490,7 +472,6 @@ _ROWS = [
             "recip", b.gate("shift", b.gate("exp", b.gate("scale", x, param=-1.0)), param=1.0)
         ),
         primitive=False,
-        formula="σ({0})",
     ),
     Gate(
         "tanh",
@@ -508,7 +489,6 @@ _ROWS = [
             param=-1.0,
         ),
         primitive=False,
-        formula="tanh({0})",
     ),
     Gate(
         "softplus",
@@ -518,7 +498,6 @@ _ROWS = [
         d={"x": "sigmoid(x)"},
         expand=lambda b, x, p=None: b.gate("log", b.gate("shift", b.gate("exp", x), param=1.0)),
         primitive=False,
-        formula="softplus({0})",
     ),
     Gate(
         "tan",
@@ -528,7 +507,6 @@ _ROWS = [
         d={"x": "1 + out^2"},
         expand=lambda b, x, p=None: b.gate("mul", b.gate("sin", x), b.gate("recip", b.gate("cos", x))),
         primitive=False,
-        formula="tan({0})",
     ),
     Gate(
         "cosh",
@@ -540,7 +518,6 @@ _ROWS = [
             "scale", b.gate("add", b.gate("exp", x), b.gate("exp", b.gate("scale", x, param=-1.0))), param=0.5
         ),
         primitive=False,
-        formula="cosh({0})",
     ),
     Gate(
         "sinh",
@@ -558,7 +535,6 @@ _ROWS = [
             param=0.5,
         ),
         primitive=False,
-        formula="sinh({0})",
     ),
 ]
 
@@ -611,16 +587,6 @@ def symbol(op: str, param: float | None = None) -> str:
     if op == "powc":
         return f"^{number_text(param)}"
     return GATES[op].symbol
-
-
-def formula(op: str, names: list[str], param: float | None = None) -> str:
-    """The gate as a formula over its inputs' names: `q + z`, `exp(s)`, `1/d`, `max(z, w)`."""
-    row = GATES[op]
-    if callable(row.formula):
-        return row.formula(names, param)
-    template = row.formula or row.symbol + "({all})"
-    p = number_text(param) if param is not None else ""
-    return template.format(*names, p=p, all=", ".join(names))
 
 
 class NumpyMath:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 import math
 
-from ..core.gates import number_text, symbol
 from . import num, short
-from .latex import latex_name, latex_number
+from .latex import latex_form, latex_name, latex_number
 
 HEAD_STEPS = 100  #: adjoint steps shown before eliding the middle of a long chain
 TAIL_STEPS = 20
@@ -291,47 +290,14 @@ def as_json(e) -> str:
 
 
 def gate_text(g, node: int, names: dict[int, str], latex: bool = False) -> str:
-    """A gate written with its inputs' names: `x * y`, `σ(y)`, `max(z, w)`, `q^2`."""
+    """A gate written with its inputs' names: `x * y`, `σ(y)`, `max(z, w)`, `q^2` (or LaTeX)."""
+    from ..core.expr import ATOM, UNARY, formula
+
     op, p = g.ops[node], g.params[node]
     xs = [names.get(a, g.label(a)) for a in g.args[node]]
     if latex:
-        xs = [latex_name(x) for x in xs]
-    infix = {"add": "+", "sub": "-", "mul": r"\cdot" if latex else "*", "div": "/", "pow": "^"}
-    if op in infix:
-        left, right = xs
-        if op == "pow":
-            return f"{left}^{{{right}}}" if latex else f"{left}^{right}"
-        return f"{left} {infix[op]} {right}"
-    if op == "neg":
-        return f"-{xs[0]}"
-    if op == "scale":
-        return f"{number_text(p)} {infix['mul']} {xs[0]}"
-    if op == "shift":
-        return f"{xs[0]} + {number_text(p)}" if p >= 0 else f"{xs[0]} - {number_text(-p)}"
-    if op == "powc":
-        return f"{xs[0]}^{{{number_text(p)}}}" if latex else f"{xs[0]}^{number_text(p)}"
-    if op == "recip":
-        return f"\\frac{{1}}{{{xs[0]}}}" if latex else f"1/{xs[0]}"
-    fn = symbol(op, p)
-    if latex:
-        fn = _LATEX_FN.get(op, rf"\operatorname{{{fn}}}")
-        if op == "sqrt":
-            return f"\\sqrt{{{xs[0]}}}"
-        return f"{fn}\\left({', '.join(xs)}\\right)"
-    return f"{fn}({', '.join(xs)})"
-
-
-_LATEX_FN = {
-    "exp": r"\exp",
-    "log": r"\log",
-    "sigmoid": r"\sigma",
-    "tanh": r"\tanh",
-    "sin": r"\sin",
-    "cos": r"\cos",
-    "tan": r"\tan",
-    "max": r"\max",
-    "min": r"\min",
-}
+        return latex_form(op, p, [(latex_name(x), UNARY if x.startswith("-") else ATOM) for x in xs])[0]
+    return formula(op, xs, p)
 
 
 def count_text(n: int) -> str:

@@ -112,6 +112,14 @@ def latex_form(op: str, p, xs) -> tuple[str, int]:
         return f"{_lwrap(xs[0], ATOM)}^{{{xs[1][0]}}}", POWER
     if op == "id":
         return xs[0]
+    if op == "scale":
+        return f"{latex_number(number_text(p))} \\cdot {_lwrap(xs[0], MUL)}", MUL
+    if op == "shift":
+        return f"{_lwrap(xs[0], SUM)} {'+' if p >= 0 else '-'} {latex_number(number_text(abs(p)))}", SUM
+    if op == "powc":
+        return f"{_lwrap(xs[0], ATOM)}^{{{latex_number(number_text(p))}}}", POWER
+    if op == "recip":
+        return f"\\frac{{1}}{{{xs[0][0]}}}", POWER
     if op == "sqrt":
         return f"\\sqrt{{{xs[0][0]}}}", ATOM
     if op == "abs":

@@ -2,8 +2,8 @@
 assignments with their values (`q = x + y = 3`), then the backward pass in reverse with the
 chain rule explicit (`dq = z * df = -4`), forks accumulating with `+=`.
 
-The formulas come from the gate table (`formula`, and each local gradient from its `d` string);
-the numbers from the Result.
+The formulas are printed from the graph (each local gradient from its gate's `d` string in the
+gate table); the numbers come from the Result.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from rich.text import Text
 
 from ..core.engine import Result
-from ..core.expr import local_text
-from ..core.gates import GATES, formula
+from ..core.expr import formula, local_text
+from ..core.gates import GATES
 from .common import carries_gradient, fmt, node_names, uses
 from .latex import latex_formula, latex_name
 
