@@ -32,11 +32,24 @@ Exit codes: 0 success, 2 usage or syntax error.
 """
 
 app = typer.Typer()
+OPTIONS = ("--wrt", "--order", "--format", "--tie", "--help")
 
 
-@app.command("diff", help=HELP)
+def _expression(words: list[str]) -> str | None:
+    """EXPR from the words left over: one word, which may start with `-` (`bp diff "-x^2"`)."""
+    for w in words[1:] if words and not words[0].startswith("--") else words:
+        import difflib
+
+        close = difflib.get_close_matches(w.split("=", 1)[0], OPTIONS, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        what = "option" if w.startswith("-") else "argument"
+        raise UsageError(f"no such {what}: {w}{hint}")
+    return words[0] if words else None
+
+
+@app.command("diff", help=HELP, context_settings={"ignore_unknown_options": True})
 def diff_cmd(
-    expr: str | None = typer.Argument(None, metavar="EXPR", show_default=False),
+    words: list[str] | None = typer.Argument(None, metavar="EXPR", show_default=False),
     wrt: list[str] | None = typer.Option(
         None, "--wrt", metavar="NAME", help="Differentiate by NAME (repeat, or a comma list; default: all)."
     ),
@@ -51,6 +64,9 @@ def diff_cmd(
     one_of("--tie", tie, TIES)
     if order not in (1, 2):
         raise UsageError(f"--order must be 1 or 2, not {order}")
+    expr = _expression(words or [])
+    if expr is None:
+        raise UsageError('no expression given (try: bp diff "(x+y)*z")')
     graph = parse(read_expression(expr))
     names = [n.strip() for w in wrt or [] for n in w.split(",") if n.strip()]
     if wrt and not names:

@@ -21,6 +21,8 @@ No recursion: node ids are a topological order, and every walk is a loop over th
 
 from __future__ import annotations
 
+import re
+
 from .engine import forward
 from .errors import UsageError
 from .expr import Builder, _form
@@ -147,23 +149,76 @@ def program(graph: Graph, root: int, reserved, form=None, staged: dict[int, str]
     staged = {} if deciding else staged
     form = form or _form
     names = temp_names(reserved)
-    texts: list = [None] * (root + 1)
+    # each node's text as parts: strings and the ids of the nodes whose text goes between them
+    # (a rope), so a long chain is not copied once per level; flattened at the end by a loop
+    parts: list = [None] * (root + 1)
+    length = [0] * (root + 1)
+    first = [""] * (root + 1)  # the text's first character (neg brackets a leading minus)
+    prec: list = [0] * (root + 1)
     statements = []
     for i in range(root + 1):
         if not reach[i]:
             continue
-        op, p = graph.ops[i], graph.params[i]
-        texts[i] = form(op, p, [texts[a] for a in graph.args[i]])
+        op, p, args = graph.ops[i], graph.params[i], graph.args[i]
+        holes = [(_Hole(chr(_HOLE + k), first[a]), prec[a]) for k, a in enumerate(args)]
+        template, prec[i] = form(op, p, holes)
+        parts[i] = [args[ord(piece) - _HOLE] if _is_hole(piece) else piece for piece in _split(template)]
+        length[i] = len(template) - len(args) + sum(length[a] for a in args)
+        first[i] = (
+            template[:1]
+            if not template or not _is_hole(template[0])
+            else first[args[ord(template[0]) - _HOLE]]
+        )
         if i == root or op in ("var", "const"):
             continue
         if deciding and uses[i] >= 2:
-            text, name = texts[i][0], f"q{len(staged) + 1}"
-            if uses[i] * len(text) > (uses[i] + 1) * len(name) + 5 + len(text):
+            n = len(f"q{len(staged) + 1}")
+            if uses[i] * length[i] > (uses[i] + 1) * n + 5 + length[i]:
                 staged[i] = next(names)
         if i in staged:
-            statements.append((staged[i], texts[i][0]))
-            texts[i] = form("var", staged[i], [])
-    return statements, texts[root][0], staged
+            statements.append((staged[i], _flatten(parts, i)))
+            template, prec[i] = form("var", staged[i], [])
+            parts[i], length[i], first[i] = [template], len(template), template[:1]
+    return statements, _flatten(parts, root), staged
+
+
+_HOLE = 0xE000  # private-use characters stand for the inputs' texts in a gate's template
+_HOLES = re.compile("([\ue000-\uf8ff])")
+
+
+class _Hole(str):
+    """An input's place in a template; `startswith` answers for the text it stands for."""
+
+    def __new__(cls, mark: str, first: str):
+        self = super().__new__(cls, mark)
+        self.first = first
+        return self
+
+    def startswith(self, prefix, *args):
+        return self.first.startswith(prefix)
+
+
+def _is_hole(piece: str) -> bool:
+    return len(piece) == 1 and _HOLE <= ord(piece) <= 0xF8FF
+
+
+def _split(template: str) -> list[str]:
+    return [piece for piece in _HOLES.split(template) if piece]
+
+
+def _flatten(parts: list, node: int) -> str:
+    """A node's text from the ropes, by an explicit stack (chains may be 10,000 deep)."""
+    out: list[str] = []
+    stack = [iter(parts[node])]
+    while stack:
+        piece = next(stack[-1], None)
+        if piece is None:
+            stack.pop()
+        elif isinstance(piece, str):
+            out.append(piece)
+        else:
+            stack.append(iter(parts[piece]))
+    return "".join(out)
 
 
 def print_program(graph: Graph, root: int, reserved) -> str:

@@ -223,6 +223,9 @@ class Builder:
             return self.gate("mul", self.g.args[y][0], self.gate("mul", x, self.g.args[y][1]))
         if vx is None and self._is(x, "mul") and self.value(self.g.args[x][0]) is not None:
             return self.gate("mul", self.g.args[x][0], self.gate("mul", self.g.args[x][1], y))
+        if self._is(y, "div"):  # x * (a / b) = (x * a) / b
+            a, b = self.g.args[y]
+            return self.gate("div", self.gate("mul", x, a), b)
         if x == y:
             return self.gate("pow", x, self.const(2.0))
         return self._make("mul", (x, y))  # (maybe swapped: the constant first)
@@ -234,13 +237,16 @@ class Builder:
             return self.gate("neg", x)
         if vx == 0:
             return self.const(0.0)
-        if self._is(x, "neg"):
-            return self.gate("neg", self.gate("div", self.g.args[x][0], y))
         return None
 
     def _neg(self, x, vx):
         if self._is(x, "neg"):
             return self.g.args[x][0]
+        if self._is(x, "mul") and self.value(self.g.args[x][0]) is not None:
+            return self.gate("mul", self.const(-self.value(self.g.args[x][0])), self.g.args[x][1])
+        if self._is(x, "div"):  # -(a/b) = (-a)/b, exactly
+            a, b = self.g.args[x]
+            return self.gate("div", self.gate("neg", a), b)
         if self._is(x, "sub"):
             a, b = self.g.args[x]
             return self.gate("sub", b, a)
