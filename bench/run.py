@@ -462,7 +462,7 @@ def derivatives(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
             "| --- | --- | --- | --- | --- | --- | --- |\n"
         )
         for n, (src_len, bp_chars, sym) in lengths.items():
-            sym_cells = f"{sym[0]} | {sym[1]} | {sym[0] / bp_chars:.1f}x" if sym else "failed | — | —"
+            sym_cells = f"{sym[0]} | {sym[1]} | {sym[0] / bp_chars:.1f}x" if sym else "— | — | —"
             out += f"| {n} | {src_len} | {bp_chars} | {bp_chars / src_len:.2f} | {sym_cells} |\n"
         out += "\n"
         verdict[kind] = {"rows": rows, "lengths": lengths, "sizes": sizes}
