@@ -166,3 +166,23 @@ def test_sign_and_step(x, sign, step):
     # relu' is step and abs' is sign, the subgradients bp eval uses at the kink too
     assert evaluate("relu(x)", {"x": x}).gradient["x"] == step
     assert evaluate("abs(x)", {"x": x}).gradient["x"] == sign
+
+
+def test_a_vjp_row_compiles_and_differentiates_with_up(monkeypatch):
+    """A row may give vector-Jacobian products over `up` instead of `d` (the array gates' form);
+    a scalar stand-in checks the compiler and the gradient graph use them as written."""
+    from bpcli.core import gates
+    from bpcli.core.derive import Derivatives, print_program
+    from bpcli.core.graph import Graph
+
+    row = gates.Gate(
+        "vmul", "v*", ("A", "B"), forward=lambda m, a, b, p=None: a * b, vjp={"A": "up*B", "B": "A*up"}
+    )
+    monkeypatch.setitem(gates.GATES, "vmul", row)
+    assert row.pullback(SCALAR, 6.0, 2.0, 3.0, None, 10.0) == (30.0, 20.0)
+    g = Graph()
+    g.output = g.gate("vmul", g.var("a"), g.gate("sin", g.var("b")))
+    d = Derivatives(g)
+    grads = d.gradient()
+    assert print_program(d.b.g, grads["a"], g.var_ids) == "sin(b)"
+    assert print_program(d.b.g, grads["b"], g.var_ids) == "cos(b) * a"  # sin's local times the vjp a*up

@@ -97,15 +97,18 @@ def backprop(b: Builder, root: int, tie: str = "split") -> dict[int, int]:
         row = GATES[op]
         args = g.args[i]
         names = row.input_names(len(args))
-        strings = row.derivatives(len(args), tie)
         bind: dict = dict(zip(names, args, strict=True))
         bind["out"] = i
+        bind["up"] = up
         if g.params[i] is not None:
             bind["p"] = float(g.params[i])
+        strings = row.vjp or row.derivatives(len(args), tie)
         for k, node in enumerate(args):
             if not needs[node]:
                 continue
-            c = b.gate("mul", b.instantiate(strings[names[k]], bind), up)
+            c = b.instantiate(strings[names[k]], bind)
+            if not row.vjp:  # a local gradient, times the upstream gradient
+                c = b.gate("mul", c, up)
             adj[node] = b.gate("add", adj[node], c) if node in adj else c
     return adj
 

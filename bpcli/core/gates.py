@@ -14,8 +14,11 @@ A row (`Gate`) holds:
   (`row.local`, compiled once, on first use, into closures), the text of `--steps`, the picture,
   `--compare` and LaTeX, and the backward pass as a graph (`bp diff`, `--hessian`);
 - `vjp` (array gates, instead of `d`): each input's vector-Jacobian product over the input
-  names, `out`, `p` and `up` (the upstream gradient): `{"A": "up @ transpose(B)", ...}`; the
-  expression compiler accepts `up` as a slot name like the others;
+  names, `out`, `p` and `up` (the upstream gradient): `{"A": "up @ transpose(B)", ...}`. It is
+  compiled once into `row.pullback(m, out, *inputs, p, up)`, and the gradient graph
+  (`bpcli.core.derive`) instantiates it with `up` bound to the upstream node; the engine's
+  backward pass still multiplies `local` by `up`, so an array gate also needs a branch there
+  that sends `row.pullback(...)` down its wires instead;
 - `code`: hand-written local gradients, only where the strings alone cannot give the number (a
   limit at an edge point; max/min of any arity in one pass); tests check it against `d`;
 - `pattern` (distributor, swapper, router), `label` (words for the picture), `kink` (what to warn
@@ -181,6 +184,22 @@ class Gate:
     def local(self) -> Callable:
         """local(m, out, *inputs, p) -> tuple of d out / d input_i: `code`, or `d` compiled."""
         return self.code or _compile_local(self)
+
+    @cached_property
+    def pullback(self) -> Callable:
+        """For a `vjp` row: pullback(m, out, *inputs, p, up) -> each input's gradient (its
+        vector-Jacobian product with the upstream gradient `up`), compiled once from `vjp`."""
+        from .expr import compile_text
+
+        names = self.inputs
+        fns = [compile_text(self.vjp[name], ("out", *names, "p", "up"))[0] for name in names]
+
+        def pullback(m, out, *rest):
+            *xs, p, up = rest
+            v = (out, *xs, p, up)
+            return tuple(f(m, v) for f in fns)
+
+        return pullback
 
 
 def _compile_local(row: Gate) -> Callable:
