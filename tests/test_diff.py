@@ -199,6 +199,9 @@ def test_eval_hessian_outputs(bp):
     assert obj["hessian"] == {"x": {"x": 60.0, "y": 12.0}, "y": {"x": 12.0, "y": 0.0}}
     r = bp("eval", "x*y", "--x", "2", "--y", "5", "--hessian", "--wrt", "x")
     assert r.code == 2 and "--hessian" in r.err
+    # x^y at x = 0: the gradient has its limits (pow's code), the printed second derivatives not
+    r = bp("eval", "x^y", "--x", "0", "--y", "2", "--hessian", "--format", "plain")
+    assert r.code == 3 and r.err.count("\n") == 1 and "second derivatives are not finite" in r.err
 
 
 # -- Done means 3: no expression swell; deep input ---------------------------------------------

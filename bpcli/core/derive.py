@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from .engine import forward
-from .errors import UsageError
+from .errors import MathError, UsageError
 from .expr import Builder, _form
 from .gates import CONSTANTS, FUNCTIONS, GATES, SCALAR
 from .graph import Graph
@@ -288,7 +288,11 @@ def hessian(
     graph = parse(source) if isinstance(source, str) else source
     check_bindings(graph, bindings)
     d, nodes = derivatives(graph, None, 2, tie)
-    v = values(d, bindings)
+    try:
+        v = values(d, bindings)
+    except MathError as e:  # a node of the built derivative graph, which has no source columns
+        why = e.message.removeprefix("math error: ")
+        raise MathError(f"math error: the second derivatives are not finite at this point ({why})") from None
     h = {x: {y: v[node] for y, node in row.items()} for x, row in nodes.items()}
     names = list(h)
     for i, x in enumerate(names):  # d2f/dydx is d2f/dxdy; the two sweeps may round apart
