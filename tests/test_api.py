@@ -133,3 +133,10 @@ def test_imports_go_one_way():
             if target is not None and target in LAYERS and target not in LAYERS[layer]:
                 bad.append(f"{module} -> {dep}")
     assert bad == []
+
+
+def test_eval_help_lists_every_function_and_constant(bp):
+    from bpcli.core.gates import CONSTANTS, FUNCTIONS
+
+    words = bp("eval", "--help").out.split()
+    assert set(FUNCTIONS) | set(CONSTANTS) <= {w.strip(".,") for w in words}

@@ -27,6 +27,10 @@ Examples:
   bp eval "2*(x*y + max(z,w))" --x 3 --y -4 --z 2 --w -1 --wrt z
   echo "sigmoid(x)" | bp eval - --x 0 --format plain
 
+Functions: exp log ln sqrt sigmoid sigma σ tanh relu abs max min sin cos tan
+cosh sinh softplus pow sign step. Constants: pi π e. --hessian adds every
+second partial; bp diff EXPR prints the derivatives as formulas.
+
 \b
 Exit codes: 0 success, 2 usage or syntax error, 3 math error (a value or
 gradient is not finite).

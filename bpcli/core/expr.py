@@ -302,7 +302,8 @@ def to_text(
 ) -> str:
     """Node `node` of `graph` as bp text, bracketed only where the grammar needs it; with
     `factor`, bracketed when a sum, a quotient or signed (to stand before `* upstream` as the
-    lecture writes it: `(1 - 0.73) * 0.73 * 1`); with `loose`, bracketed when a sum or signed (to stand after `×`).
+    lecture writes it: `(1 - 0.73) * 0.73 * 1`); with `loose`, bracketed when a sum or signed
+    (to stand after `×`).
     `names` overrides how nodes are written (a name or a number already as text)."""
     texts = render(graph, [node], names, symbols)
     text, prec = texts[node]
@@ -399,9 +400,7 @@ def _specialised(text: str, inputs: tuple[str, ...], consts: tuple, param) -> tu
     return b.g, node
 
 
-def local_text(
-    op: str, names: list, out: str, param=None, *, n: int | None = None, tie: str = "split"
-) -> tuple:
+def local_text(op: str, names: list, out: str, param=None, *, tie: str = "split") -> tuple:
     """Each input's local gradient as bp text, from the gate table's strings: `names[k]` is the
     text for input k (a name, or a number as text), or a float for a constant input, folded in;
     `out` is the text for the gate's output. Each is bracketed to stand before `* upstream`."""
