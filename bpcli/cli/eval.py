@@ -9,7 +9,7 @@ import typer
 from ..core.errors import UsageError
 from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn
 
-FORMATS = ("rich", "plain", "json", "dot", "mermaid", "latex")
+FORMATS = ("rich", "plain", "json", "dot", "mermaid", "latex", "html")
 
 app = typer.Typer()
 
@@ -36,7 +36,7 @@ gradient is not finite).
 @app.command("eval", context_settings=_FREE_WORDS, help=EVAL_HELP)
 def eval_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
-    format: str = typer.Option("rich", "--format", help="rich | plain | json | dot | mermaid | latex"),
+    format: str = typer.Option("rich", "--format", help="rich | plain | json | dot | mermaid | latex | html"),
     wrt: str | None = typer.Option(
         None, "--wrt", help="Print only the gradient of this variable, as a bare number."
     ),
@@ -48,7 +48,9 @@ def eval_cmd(
     vars_file: str | None = VARS_OPTION,
     steps: bool = typer.Option(False, "--steps", help="Staged code: forward, then the chain rule backward."),
     compare: bool = typer.Option(False, "--compare", help="Composite gates beside their expansion."),
-    out_file: str | None = typer.Option(None, "--out", metavar="FILE", help="Also draw FILE.svg or .png."),
+    out_file: str | None = typer.Option(
+        None, "--out", metavar="FILE", help="Also draw FILE.svg, .png, .pdf or .html."
+    ),
     max_gates: int = typer.Option(300, "--max-gates", help="Most gates the picture draws."),
     csv: str | None = typer.Option(
         None,
@@ -93,7 +95,11 @@ def eval_cmd(
         raise UsageError(f"--wrt {wrt}: not a variable of the expression (its variables: {have})")
     warn(result.warnings)
     out = sys.stdout
-    if out_file is not None:
+    if out_file is not None and out_file.lower().endswith(".html"):
+        from ..views.html import write_page
+
+        write_page(result, out_file, max_gates)
+    elif out_file is not None:
         from ..views.dot import write_image
 
         write_image(result, out_file)
@@ -118,3 +124,7 @@ def eval_cmd(
         from ..views.dot import dot
 
         out.write(dot(result))
+    elif format == "html":
+        from ..views.html import html_page
+
+        out.write(html_page(result, max_gates))

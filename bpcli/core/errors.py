@@ -40,6 +40,12 @@ class MathError(BpError):
     exit_code = 3
 
 
+class OutputError(BpError):
+    """An output file could not be written (a full disk, an unwritable --out path): exit 4."""
+
+    exit_code = 4
+
+
 class CheckFailed(BpError):
     """A check the user asked for did not pass (bp check, bp gradcheck): exit 1."""
 

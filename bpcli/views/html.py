@@ -1,0 +1,169 @@
+"""`--format html` / `--out FILE.html`: one self-contained page that steps through the forward and
+backward passes on the annotated graph, drawn left to right as the lecture draws it.
+
+The page holds everything inline (its script, its styles, the vendored layout library and the
+numbers as JSON), so it opens from disk offline and loads nothing from the network. Python only
+gathers the numbers the engine computed; the page lays the graph out with dagre (vendored under
+`assets/`, MIT, see assets/LICENSE-dagre.txt) and animates the steps.
+
+Why dagre rather than Graphviz's own layout: it is small (49 KB minified), needs nothing installed,
+and lays the graph out again in the browser each time a composite gate is expanded or collapsed
+(Graphviz would have to lay out every combination in advance).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from importlib import resources
+
+from ..core.engine import Result
+from ..core.gates import GATES, formula, local_formulas
+from . import num
+from .common import carries_gradient, fmt, node_names
+from .picture import MAX_GATES, pattern_text
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _asset(name: str) -> str:
+    return resources.files("bpcli.views").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def _node(result: Result, i: int, key: str, name: str, names: list[str], ref) -> dict:
+    """One node of the page: what it is, its numbers (shown rounded, kept exact) and its wires."""
+    g = result.graph
+    op = g.ops[i]
+    node = {"key": key, "name": name, "value": num(result.values[i]), "shown": fmt(result.values[i])}
+    if op in ("var", "const"):
+        node["kind"] = op
+        node["grad"] = num(result.grads[i]) if op == "var" else None
+        node["gshown"] = fmt(result.grads[i]) if op == "var" else ""
+        return node
+    args = g.args[i]
+    in_names = [names[a] for a in args]
+    texts = local_formulas(op, names[i], in_names, g.params[i])
+    live = result.contribs[i] is not None
+    row = GATES[op]
+    node |= {
+        "kind": "gate",
+        "symbol": g.label(i),
+        "pattern": pattern_text(op),
+        "patterned": row.pattern is not None,
+        "about": row.label,
+        "formula": formula(op, in_names, g.params[i]),
+        "grad": num(result.grads[i]) if live or i == g.output else None,
+        "gshown": fmt(result.grads[i]) if live or i == g.output else "",
+        "inputs": [],
+    }
+    for k, a in enumerate(args):
+        wire = {"from": ref(a), "value": num(result.values[a]), "shown": fmt(result.values[a])}
+        if live and carries_gradient(result, a):
+            local = result.locals[i][k]
+            sent = result.contribs[i][k]
+            wire |= {
+                "local": num(local),
+                "lshown": fmt(local),
+                "ltext": texts[k] if texts[k] is not None else fmt(local),
+                "sent": num(sent),
+                "sshown": fmt(sent),
+            }
+        node["inputs"].append(wire)
+    return node
+
+
+def _expansion(result: Result):
+    """The same graph in primitive gates, evaluated by the engine, and where each node came from."""
+    from ..core.engine import backward, forward
+    from ..core.graph import expand
+
+    g = result.graph
+    trace: dict = {}
+    e = expand(g, trace)
+    bindings = {name: result.values[node] for name, node in g.var_ids.items()}
+    values = forward(e, bindings)
+    grads, locals_, contribs, _ = backward(e, values, result.tie)
+    return Result(e, values, grads, locals_, contribs, [], result.tie), trace
+
+
+def page_data(result: Result, max_gates: int = MAX_GATES) -> dict:
+    """Everything the page shows, as JSON-ready data: the merged graph's nodes in topological
+    order, and for each composite gate the primitive gates it expands into (same numbers)."""
+    g = result.graph
+    names = node_names(g)
+    n_gates = len(g.gate_ids())
+    data = {
+        "expression": " ".join(g.source.split()),
+        "output": f"m{g.output}",
+        "outname": names[g.output],
+        "value": num(result.value),
+        "shown": fmt(result.value),
+        "gates": n_gates,
+        "max_gates": max_gates,
+        "inputs": [
+            {"name": name, "value": num(result.values[i]), "grad": num(result.grads[i])}
+            for name, i in g.var_ids.items()
+        ],
+        "inputs_shown": [
+            [name, fmt(result.values[i]), fmt(result.grads[i])] for name, i in g.var_ids.items()
+        ],
+        "nodes": [],
+        "inner": {},
+    }
+    if n_gates > max_gates:
+        return data  # the page shows the summary and the inputs
+    users = g.users()
+    for i in range(len(g)):
+        if g.ops[i] == "const" and not users[i]:
+            continue
+        data["nodes"].append(_node(result, i, f"m{i}", names[i], names, lambda a: f"m{a}"))
+    expanded, trace = _expansion(result)
+    new, origin = trace["new"], trace["origin"]
+    e = expanded.graph
+    e_users = e.users()
+    for i in g.gate_ids():
+        inner = [k for k, o in enumerate(origin) if o == i and e.ops[k] != "var"]
+        inner = [k for k in inner if e.ops[k] != "const" or e_users[k]]
+        if new[i] not in inner or (len(inner) == 1 and e.ops[inner[0]] == g.ops[i]):
+            continue  # a primitive gate: nothing to expand
+        gates = [k for k in inner if e.ops[k] != "const"]
+        e_names = {
+            k: names[i] if k == new[i] else f"{names[i]}{n + 1}".translate(_SUBSCRIPTS)
+            for n, k in enumerate(gates)
+        }
+        e_names |= {k: e.label(k) for k in inner if e.ops[k] == "const"}
+        label = [e_names.get(k) or names[origin[k]] for k in range(len(e))]
+
+        def ref(a, i=i):
+            return f"e{a}" if origin[a] == i else f"m{origin[a]}"
+
+        data["inner"][f"m{i}"] = {
+            "out": f"e{new[i]}",
+            "nodes": [_node(expanded, k, f"e{k}", label[k], label, ref) for k in inner],
+        }
+    return data
+
+
+def html_page(result: Result, max_gates: int = MAX_GATES) -> str:
+    """The self-contained page (scripts, styles and data inline; nothing from the network)."""
+    data = json.dumps(page_data(result, max_gates), ensure_ascii=False, allow_nan=False)
+    # inside <script>, "</" could end the element early: escape it in the JSON
+    data = data.replace("</", "<\\/")
+    title = html.escape(" ".join(result.graph.source.split()) or "bp")
+    parts = {"TITLE": title, "STYLE": _asset("page.css"), "DAGRE": _asset("dagre.min.js")}
+    parts |= {"DATA": data, "SCRIPT": _asset("page.js")}
+    # one pass, so no part's text is ever read as another placeholder
+    return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: parts[m.group(1)], _asset("page.html"))
+
+
+def write_page(result: Result, path: str, max_gates: int = MAX_GATES) -> None:
+    """Write the page to `path`; an OutputError (exit 4) when it cannot be written."""
+    from ..core.errors import OutputError
+
+    page = html_page(result, max_gates)
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(page)
+    except OSError as e:
+        raise OutputError(f"--out {path}: cannot write the page ({e.strerror or e})") from None
