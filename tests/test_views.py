@@ -265,10 +265,22 @@ def test_dot_is_valid_for_graphviz(bp, argv):
 
 def test_dot_lecture_style(bp):
     out = bp("eval", *FIRST, "--format", "dot").out
-    # the + gate: value 3 above (green), gradient -4 below (red) on its wire into *
-    assert "distributor" in out and "swapper" in out
-    assert '<FONT COLOR="#1a7f37">3</FONT><BR/><FONT COLOR="#cf222e">-4</FONT>' in out
+    # the + gate: value 3 above the line (green), gradient -4 below it (red) on its wire into *
+    assert "q: distributor" in out and "f: swapper" in out
+    assert '<FONT COLOR="#1a7f37">3</FONT></TD></TR><TR><TD SIDES="T"' in out
+    assert '<I><FONT COLOR="#cf222e">-4</FONT></I>' in out
     assert out.count(" -> ") == 5  # x, y into +; q, z into *; f out
+    # small fixed circles with the gate symbol; each input with its total gradient
+    assert out.count("shape=circle, fixedsize=true") == 2
+    assert "∂f/∂x = -4" in out and "∂f/∂z = 3" in out
+
+
+def test_dot_shows_the_sum_at_a_fork_and_a_constant_exponent_as_one_gate(bp):
+    out = bp("eval", "(x+y)^2 + x*x", "--x", "3", "--y", "-4", "--format", "dot").out
+    # d/dx = 2(x+y) + 2x = -2 + 6 = 4: the fork sums what its three wires send back
+    assert "∂f/∂x = -2 + 3 + 3 = 4" in out
+    assert "<B>^2</B>" in out and 'label="2"' not in out  # ^2 is one gate; no constant 2 drawn
+    assert out.count(" -> ") == 8  # x, y into +; + into ^2; x, x into *; ^2, * into +; f out
 
 
 def test_mermaid(bp):

@@ -92,7 +92,6 @@
       if (n.group) g.setParent(n.key, "c" + n.group);
     }
     for (const w of view.wires) {
-      if (!g.hasNode(w.from)) continue;
       g.setEdge(w.from, w.to, { width: 16 + 8 * Math.max(w.shown.length, (w.sshown || "").length), height: 36, labelpos: "c" }, w.id);
     }
     g.setNode("out", { width: 10, height: 10 });
