@@ -27,6 +27,7 @@ STAGED = (
     " den = sigx + xpysqr; invden = 1/den; f = num*invden"
 )
 ANOTHER = "(x+sigmoid(y))/(sigmoid(x)+(x+y)^2)"
+WRAP = "q = a - b; L = q^c + relu(a) + 3*a"
 
 
 @pytest.fixture
@@ -162,7 +163,8 @@ def test_steps_reproduce_the_lecture_staged_code(show):
         "(5) dxpy = (2 * xpy) * dxpysqr = 1.58",
         "(4) dx = 1 * dxpy = 1.58",
         "(4) dy = 1 * dxpy = 1.58",
-        "(3) dx += (1 - sigx) * sigx * dsigx = -0.036",
+        # the running total at the fork: 1.583 - 0.036 = 1.547
+        "(3) dx += (1 - sigx) * sigx * dsigx = -0.036  # dx so far = 1.55",
         "(2) dx += 1 * dnum = 0.51  # fork: dx = 2.06",
         "(2) dsigy = 1 * dnum = 0.51",
         "(1) dy += (1 - sigy) * sigy * dsigy = 0.009  # fork: dy = 1.59",
@@ -337,6 +339,17 @@ GOLDEN_CASES = {
     "steps_first_80": ((*FIRST, "--steps"), 80),
     "compare_sigmoid_80": ((*SIGMOID_NEURON, "--compare"), 80),
     "compare_sigmoid_160": ((*SIGMOID_NEURON, "--compare"), 160),
+    # issue 11, after a newcomer's trial: the same pictures at 120 columns, the lecture's "another
+    # example" (the division labelled with its own inputs' names), and a label too long for 80
+    # columns wrapping beside unbroken tree lines, under an output that keeps its name L
+    "first_120": (FIRST, 120),
+    "patterns_120": (PATTERNS, 120),
+    "fork_120": (FORK, 120),
+    "neuron_expand_120": ((*NEURON, "--expand"), 120),
+    "another_80": ((ANOTHER, "--x", "3", "--y", "-4"), 80),
+    "another_120": ((ANOTHER, "--x", "3", "--y", "-4"), 120),
+    "wrap_80": ((WRAP, "--a", "3", "--b", "1", "--c", "2"), 80),
+    "wrap_120": ((WRAP, "--a", "3", "--b", "1", "--c", "2"), 120),
 }
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
 from ..core.errors import BpError, UsageError
+from ..core.names import node_names
 from ..readers.bindings import number
 
 _NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9])"
@@ -96,6 +97,9 @@ def quantities(result, out_name: str | None = None) -> dict[str, tuple[str, floa
     outs = ["f"] + ([out_name] if out_name and out_name != "f" else [])
     table: dict[str, tuple[str, float]] = {}
     nodes = {**g.var_ids, **g.names}
+    # unnamed gates too, by the names the picture, --steps and explain give them (q, r, ...)
+    every = node_names(g)
+    nodes |= {every[i]: i for i in g.gate_ids() if i != g.output and every[i] not in nodes}
     for name, node in nodes.items():
         grad = ("df/d" + name, result.grads[node])
         table["d" + name] = grad

@@ -14,7 +14,7 @@ from rich.text import Text
 from ..core.engine import Result
 from ..core.gates import GATES, local_formulas
 from .common import fmt, node_names, term
-from .picture import GRAD, LEGEND, MAX_GATES, VALUE, Picture
+from .picture import GRAD, MAX_GATES, VALUE, Picture, legend
 
 SIDE_BY_SIDE = 150  # columns needed to draw the two circuits next to each other
 
@@ -93,7 +93,7 @@ class Compare:
             yield grid
         else:
             yield Group(left, Text(""), right)
-        yield Text(LEGEND, style="dim")
+        yield Text(legend(node_names(self.merged.graph)[self.merged.graph.output]), style="dim")
         yield Text("")
         lines = composite_lines(self.merged)
         if lines:

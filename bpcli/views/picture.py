@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core.engine import Result
-from ..core.gates import GATES
+from ..core.gates import GATES, local_formulas
 from .common import carries_gradient, fmt, node_names, uses
 
 #: past this many gates the picture is the summary and the inputs table (see --max-gates)
@@ -26,13 +26,36 @@ LEGEND = (
     "grad = df/dnode; local = d(gate above)/dnode; grad = local × gate's grad\n"
     "(summed over a fork's uses); ↑ drawn above, ↓ continued below"
 )
+
+
+def legend(out: str = "f") -> str:
+    """The legend under a circuit, in the output's own name (`dL/dnode` for `L = ...`)."""
+    return LEGEND.replace("df/dnode", f"d{out}/dnode")
+
+
 _MAX_FORK_TERMS = 8  # a fork's sum lists this many contributions, then "+ ... (N more)"
 
 
-def pattern_text(op: str) -> str:
-    """A gate's pattern (`distributor`, `swapper`, `router`) or its short label (`×e^x`)."""
+def pattern_text(
+    op: str, param=None, out: str | None = None, inputs: list | None = None, live: list | None = None
+) -> str:
+    """A gate's pattern (`distributor`, `swapper`, `router`) or its short label (`×e^x`).
+
+    Given the gate's parameter, its output's name, its inputs' names and which of them get a
+    gradient (`live`), a label that would need placeholders says it with the graph's own names
+    and numbers instead: `scale by -1`, `×(1/v) to r, ×(-r/v^2) to v`, `×2 * t`."""
     row = GATES[op]
-    return row.pattern or row.label
+    if row.pattern:
+        return row.pattern
+    if op == "scale" and param is not None:
+        return f"scale by {fmt(param)}"
+    if inputs is not None and op in ("powc", "div", "pow"):
+        texts = local_formulas(op, out, inputs, param)
+        if len(inputs) == 1:
+            return f"×{texts[0]}"
+        live = live or [True] * len(inputs)
+        return ", ".join(f"×{t} to {n}" for t, n, on in zip(texts, inputs, live, strict=True) if on)
+    return row.label
 
 
 class Picture:
@@ -72,9 +95,10 @@ class Picture:
         elif n_gates:
             width = options.max_width
             yield Text("circuit, from the output back to the inputs", style="bold")
-            yield circuit_table(r, names, max_depth=max(4, (width - _NUMBER_COLUMNS) // 3))
+            depth = max(4, (width - _NUMBER_COLUMNS) // 3)
+            yield circuit_table(r, names, max_depth=depth, console=console, width=width)
             if self.legend:
-                yield Text(LEGEND, style=DIM)
+                yield Text(legend(names[g.output]), style=DIM)
             forks = fork_lines(r, names)
             if forks:
                 yield Text("\nforks: gradients add up", style="bold")
@@ -98,22 +122,16 @@ def _named_but_unused(r: Result, node: int) -> bool:
     return r.graph.ops[node] not in ("var", "const") and node in r.graph.names.values()
 
 
-def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
+def circuit_table(
+    r: Result, names: list[str], max_depth: int = 12, console: Console | None = None, width: int | None = None
+) -> Table:
     """The circuit from the output back to the inputs as rows of a table: tree guides in the
     first column, numbers aligned in the others. Iterative, so deep graphs cannot overflow the
-    stack; a branch deeper than `max_depth` continues as its own tree below (`r ↓`)."""
+    stack; a branch deeper than `max_depth` continues as its own tree below (`r ↓`). Given the
+    console and its width, a pattern too long for its column wraps onto rows of its own whose
+    tree guides go on unbroken."""
     g = r.graph
-    table = Table(
-        box=None,
-        pad_edge=False,
-        show_edge=False,
-        padding=(0, 1),
-    )
-    table.add_column("gate / input", no_wrap=True, overflow="ellipsis")
-    table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}", no_wrap=True)
-    table.add_column("grad", justify="right", style=GRAD, header_style=f"bold {GRAD}", no_wrap=True)
-    table.add_column("local", justify="right", no_wrap=True)
-    table.add_column("pattern")
+    rows = []  # (label, value, grad, local, pattern, guide under the row)
     drawn = [False] * len(g)
     n_uses = [len(u) for u in uses(r)]
     roots = [g.output]
@@ -130,19 +148,21 @@ def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
             if parent is not None and r.locals[parent] is not None and carries_gradient(r, node):
                 local = fmt(r.locals[parent][k])
             op = g.ops[node]
-            label = Text(prefix + branch, style=DIM)
+            label = Text().append(prefix + branch, style=DIM)
+            child_prefix = prefix + ("" if not branch else ("   " if branch.startswith("└") else "│  "))
             if op == "const":
                 label.append(names[node], style=DIM)
-                table.add_row(label, fmt(r.values[node]), "", local, "")
+                rows.append((label, fmt(r.values[node]), "", local, Text(""), child_prefix))
                 continue
             fork = n_uses[node] > 1
             if drawn[node]:
                 label.append(f"{names[node]} ↑", style="bold")
-                table.add_row(label, "", "", local, Text(f"fork: {n_uses[node]} uses", style=DIM))
+                note = Text(f"fork: {n_uses[node]} uses", style=DIM)
+                rows.append((label, "", "", local, note, child_prefix))
                 continue
             if op != "var" and depth >= max_depth and node != root:
                 label.append(f"{names[node]} ↓", style="bold")
-                table.add_row(label, "", "", local, "")
+                rows.append((label, "", "", local, Text(""), child_prefix))
                 if not deferred[node]:
                     deferred[node] = True
                     roots.append(node)
@@ -152,20 +172,42 @@ def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
             note = Text(f"fork: {n_uses[node]} uses", style=DIM) if fork else Text("")
             if op == "var":
                 label.append(names[node], style="bold cyan")
-                table.add_row(label, fmt(r.values[node]), grad, local, note)
+                rows.append((label, fmt(r.values[node]), grad, local, note, child_prefix))
                 continue
             label.append(g.label(node), style="bold")
             label.append(f"  {names[node]}", style=DIM)
-            pattern = Text(pattern_text(op), style="bold" if GATES[op].pattern else "")
+            args = g.args[node]
+            live = [carries_gradient(r, a) for a in args]
+            text = pattern_text(op, g.params[node], names[node], [names[a] for a in args], live)
+            pattern = Text(text, style="bold" if GATES[op].pattern else "")
             if fork:
                 pattern.append("; ").append_text(note)
-            table.add_row(label, fmt(r.values[node]), grad, local, pattern)
-            args = g.args[node]
-            child_prefix = prefix + ("" if not branch else ("   " if branch.startswith("└") else "│  "))
+            rows.append((label, fmt(r.values[node]), grad, local, pattern, child_prefix + "│"))
             for pos in range(len(args) - 1, -1, -1):
                 last = pos == len(args) - 1
                 stack.append((args[pos], node, pos, child_prefix, "└─ " if last else "├─ ", depth + 1))
-    # numbers are never squeezed into ellipses: a narrow terminal wraps the pattern column instead
+    table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1))
+    table.add_column("gate / input", no_wrap=True, overflow="ellipsis")
+    table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}", no_wrap=True)
+    table.add_column("grad", justify="right", style=GRAD, header_style=f"bold {GRAD}", no_wrap=True)
+    table.add_column("local", justify="right", no_wrap=True)
+    table.add_column("pattern", no_wrap=console is not None and width is not None)
+    room = None
+    if console is not None and width is not None:
+        # what the pattern column has left once the others (and 2 spaces between each) are set
+        used = [max([len("gate / input")] + [row[0].cell_len for row in rows])]
+        used += [
+            max([len(h)] + [len(row[c]) for row in rows])
+            for c, h in ((1, "value"), (2, "grad"), (3, "local"))
+        ]
+        room = max(16, width - sum(used) - 8)
+    for label, value, grad, local, pattern, guide in rows:
+        lines = pattern.wrap(console, room) if room is not None and pattern.cell_len > room else [pattern]
+        table.add_row(label, value, grad, local, lines[0])
+        for more in lines[1:]:
+            # the tree goes on beside the wrapped words: siblings below, the gate's own inputs
+            table.add_row(Text(guide, style=DIM), "", "", "", more)
+    # numbers are never squeezed into ellipses
     for column in table.columns[1:4]:
         column.min_width = max((len(str(cell)) for cell in column.cells), default=0)
     return table

@@ -20,7 +20,9 @@ VALUE, GRAD, DIM = "green", "red", "dim"
 
 def _steps(result: Result):
     """The steps as data: ("forward", n, name, formula, value) and
-    ("backward", n, target, op ("=" or "+="), local text, upstream name, contribution, total or None)."""
+    ("backward", n, target, op ("=" or "+="), local text, upstream name, contribution, total or None,
+    final): at a fork (`+=`) the total is the gradient so far, `final` once every use has sent its
+    part (then it is the node's gradient)."""
     g = result.graph
     names = node_names(g)
     gates = g.gate_ids()
@@ -32,7 +34,8 @@ def _steps(result: Result):
     wires = uses(result)
     remaining = [len(w) for w in wires]
     seen = [False] * len(g)
-    out.append(("seed", number.get(g.output, 0), names[g.output], "=", "1", None, 1.0, None))
+    out.append(("seed", number.get(g.output, 0), names[g.output], "=", "1", None, 1.0, None, True))
+    so_far = [0.0] * len(g)  # a fork's running total, for the lines that add to it
     for node in reversed(gates):
         if result.contribs[node] is None:
             continue
@@ -45,10 +48,11 @@ def _steps(result: Result):
             op = "+=" if seen[a] else "="
             seen[a] = True
             remaining[a] -= 1
-            total = result.grads[a] if op == "+=" and remaining[a] == 0 else None
-            out.append(
-                ("backward", number[node], names[a], op, local, names[node], result.contribs[node][k], total)
-            )
+            so_far[a] += result.contribs[node][k]
+            final = remaining[a] == 0
+            total = (result.grads[a] if final else so_far[a]) if op == "+=" else None
+            sent = result.contribs[node][k]
+            out.append(("backward", number[node], names[a], op, local, names[node], sent, total, final))
     return out
 
 
@@ -67,22 +71,24 @@ def _lines(result: Result):
     yield [("# backward pass, in reverse: gradient = local gradient * upstream gradient", DIM)]
     for row in rows:
         if row[0] == "seed":
-            _, n, name, _, _, _, value, _ = row
+            _, n, name, _, _, _, value, _, _ = row
             yield [
                 (f"({n}) ".rjust(6) if n else "  ", DIM),
                 (f"d{name} = ", None),
                 (fmt(value), GRAD),
-                ("  # df/df", DIM),
+                (f"  # d{name}/d{name}", DIM),
             ]
         elif row[0] == "backward":
-            _, n, target, op, local, up, value, total = row
+            _, n, target, op, local, up, value, total, final = row
             line = [
                 (f"({n}) ".rjust(6), DIM),
                 (f"d{target} {op} {local} * d{up} = ", None),
                 (fmt(value), GRAD),
             ]
-            if total is not None:
+            if total is not None and final:
                 line += [(f"  # fork: d{target} = ", DIM), (fmt(total), f"bold {GRAD}")]
+            elif total is not None:
+                line += [(f"  # d{target} so far = ", DIM), (fmt(total), GRAD)]
             yield line
 
 
@@ -156,8 +162,8 @@ def latex_formula(text: str) -> str:
     return text.replace("(- ", "(-")
 
 
-def _d(name: str) -> str:
-    return rf"\frac{{\partial f}}{{\partial {latex_name(name)}}}"
+def _d(name: str, out: str = "f") -> str:
+    return rf"\frac{{\partial {latex_name(out)}}}{{\partial {latex_name(name)}}}"
 
 
 def steps_latex(result: Result) -> str:
@@ -171,15 +177,17 @@ def steps_latex(result: Result) -> str:
     lines.append(r"\intertext{Backward pass (local gradient $\cdot$ upstream gradient)}")
     for row in rows:
         if row[0] == "seed":
-            _, n, name, _, _, _, value, _ = row
-            lines.append(rf"{_d(name)} &= {fmt(value)} && ({n}) \\")
+            _, n, name, _, _, _, value, _, _ = row
+            out = name  # the seed row is the output's
+            lines.append(rf"{_d(name, out)} &= {fmt(value)} && ({n}) \\")
         elif row[0] == "backward":
-            _, n, target, op, local, up, value, total = row
-            lhs = _d(target)
+            _, n, target, op, local, up, value, total, final = row
+            lhs = _d(target, out)
             rel = "&=" if op == "=" else "&\\mathrel{+}="
-            tail = rf" \quad \text{{(fork: total {fmt(total)})}}" if total is not None else ""
+            word = "fork: total" if final else "so far"
+            tail = rf" \quad \text{{({word} {fmt(total)})}}" if total is not None else ""
             lines.append(
-                rf"{lhs} {rel} {latex_formula(local)} \cdot {_d(up)} = {fmt(value)}{tail} && ({n}) \\"
+                rf"{lhs} {rel} {latex_formula(local)} \cdot {_d(up, out)} = {fmt(value)}{tail} && ({n}) \\"
             )
     lines[-1] = lines[-1].removesuffix(r" \\")
     lines.append(r"\end{align*}")
