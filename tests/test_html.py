@@ -87,3 +87,28 @@ def test_a_script_end_tag_in_the_data_cannot_close_the_script():
     page = html_page(evaluate("x # </script><b>", {"x": 1}))
     # the data reads back whole up to the first end tag, so the comment did not end it early
     assert _data(page)["expression"] == "x # </script><b>"
+
+
+def test_a_result_shows_the_picture_in_a_notebook():
+    # what Jupyter calls to display `bpcli.evaluate(...)` in a cell
+    import html
+
+    import bpcli
+
+    r = bpcli.evaluate("(x+y)*z", {"x": -2, "y": 5, "z": -4})
+    frame = r._repr_html_()
+    assert frame.startswith("<iframe srcdoc=") and 'sandbox="allow-scripts"' in frame
+    page = html.unescape(re.search(r'srcdoc="([^"]*)"', frame).group(1))
+    data = _data(page)
+    assert data["value"] == -12.0
+    assert {i["name"]: i["grad"] for i in data["inputs"]} == {"x": -4.0, "y": -4.0, "z": 3.0}
+
+
+def test_a_result_renders_as_the_picture_in_a_rich_console():
+    from rich.console import Console
+
+    r = evaluate("(x+y)*z", {"x": -2, "y": 5, "z": -4})
+    console = Console(width=80, record=True, color_system=None)
+    console.print(r)
+    text = console.export_text()
+    assert text.startswith("f = -12") and "distributor" in text and "swapper" in text

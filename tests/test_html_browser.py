@@ -82,7 +82,7 @@ def browser(tmp_path_factory):
 class Page:
     """One bp page open in the browser, with every console error and request recorded."""
 
-    def __init__(self, context, path: Path):
+    def __init__(self, context, path: Path, wait: bool = True):
         self.url = path.as_uri()
         self.errors: list[str] = []
         self.requests: list[str] = []
@@ -91,7 +91,8 @@ class Page:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.route("**/*", self._route)
         self.page.goto(self.url)
-        self.page.wait_for_selector("body[data-ready='1']")
+        if wait:
+            self.page.wait_for_selector("body[data-ready='1']")
 
     def _route(self, route):
         if route.request.url == self.url:
@@ -299,3 +300,20 @@ def test_a_50_gate_page_opens_without_errors(browser, tmp_path):
     assert page.count(".gate") == 50 + 17 * 3
     page.press("End")
     page.close()
+
+
+def test_the_notebook_frame_runs_the_page(browser, tmp_path):
+    # a notebook cell's output, as Jupyter puts `_repr_html_` into the page
+    import bpcli
+
+    r = bpcli.evaluate("(x+y)*z", {"x": -2, "y": 5, "z": -4})
+    path = tmp_path / "notebook.html"
+    path.write_text(f"<!DOCTYPE html><html><body>{r._repr_html_()}</body></html>", encoding="utf-8")
+    page = Page(browser, path, wait=False)
+    frame = page.page.frame_locator("iframe")
+    playwright_api.expect(frame.locator("#summary")).to_have_text("f = -12   (2 gates, 3 inputs)")
+    frame.locator("#last").click()
+    playwright_api.expect(frame.locator("#step")).to_have_text("step 5 / 5")
+    grads = frame.locator("#inputs td.grad").all_inner_texts()
+    assert grads == ["-4", "-4", "3"]  # the lecture's df/dx, df/dy, df/dz
+    page.close("notebook")

@@ -53,6 +53,19 @@ class Result:
             for name, node in self.graph.names.items()
         }
 
+    # -- notebooks and Rich consoles show the picture (the views load only when asked) --------
+    def _repr_html_(self) -> str:
+        """Jupyter: the step-through page, in an iframe of its own so its styles stay inside."""
+        from ..views.html import notebook_frame
+
+        return notebook_frame(self)
+
+    def __rich__(self):
+        """`rich.print(result)`: the annotated circuit, as `bp eval` draws it."""
+        from ..views.picture import Picture
+
+        return Picture(self)
+
 
 def check_bindings(graph: Graph, bindings: dict[str, float]) -> None:
     """Usage errors (exit 2) for a missing value, a value for an unknown name, a bound

@@ -167,3 +167,17 @@ def write_page(result: Result, path: str, max_gates: int = MAX_GATES) -> None:
             f.write(page)
     except OSError as e:
         raise OutputError(f"--out {path}: cannot write the page ({e.strerror or e})") from None
+
+
+def notebook_frame(result: Result, max_gates: int = MAX_GATES, height: int | None = None) -> str:
+    """The page for a notebook cell (a Result's `_repr_html_`): an iframe holding the whole page
+    in `srcdoc`, so the page's styles and script cannot touch the notebook's, and it still loads
+    nothing from the network."""
+    n_gates = len(result.graph.gate_ids())
+    rows = len(result.graph.var_ids) + n_gates // 2
+    height = height or min(900, 420 + 46 * rows)  # room for the controls, the graph, the inputs
+    page = html.escape(html_page(result, max_gates), quote=True)
+    return (
+        f'<iframe srcdoc="{page}" style="width: 100%; height: {height}px; border: 1px solid #d0d7de;"'
+        ' sandbox="allow-scripts" title="bp: the annotated gate graph"></iframe>'
+    )
