@@ -157,10 +157,10 @@ def test_steps_reproduce_the_lecture_staged_code(show):
         "(8) df = 1  # df/df",
         "(8) dnum = invden * df = 0.51",
         "(8) dinvden = num * df = 3.02",
-        "(7) dden = (-1/den^2) * dinvden = -0.79",
+        "(7) dden = (-1 / den^2) * dinvden = -0.79",
         "(6) dsigx = 1 * dden = -0.79",
         "(6) dxpysqr = 1 * dden = -0.79",
-        "(5) dxpy = (2 * xpy) * dxpysqr = 1.58",
+        "(5) dxpy = 2 * xpy * dxpysqr = 1.58",
         "(4) dx = 1 * dxpy = 1.58",
         "(4) dy = 1 * dxpy = 1.58",
         # the running total at the fork: 1.583 - 0.036 = 1.547

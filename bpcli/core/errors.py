@@ -1,4 +1,4 @@
-"""The three kinds of failure bp reports, each with its exit code (see CONTRACT.md)."""
+"""The kinds of failure bp reports, each with its exit code (see CONTRACT.md)."""
 
 from __future__ import annotations
 
@@ -40,13 +40,13 @@ class MathError(BpError):
     exit_code = 3
 
 
-class OutputError(BpError):
-    """An output file could not be written (a full disk, an unwritable --out path): exit 4."""
-
-    exit_code = 4
-
-
 class CheckFailed(BpError):
     """A check the user asked for did not pass (bp check, bp gradcheck): exit 1."""
 
     exit_code = 1
+
+
+class OutputError(BpError):
+    """Output could not be written (a full disk, a closed stream, an unwritable --out file): exit 4."""
+
+    exit_code = 4

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 from ..core.engine import Result
+from ..core.expr import generic_local_text
+from ..core.gates import GATES
 from ..core.names import node_names  # noqa: F401  (the views' names, shared with tools)
 
 
@@ -51,3 +53,16 @@ def uses(result: Result) -> list[list[tuple[int, int]]]:
         for k, a in enumerate(args):
             out[a].append((i, k))
     return out
+
+
+def gate_note(op: str, param: float | None = None, n: int = 1) -> str:
+    """A gate's note for pictures: its pattern (`distributor`, `swapper`, `router`), its label,
+    or its local gradient from the gate table over generic names: `×(1 - σ(x)) * σ(x)`."""
+    row = GATES[op]
+    if row.pattern or row.label:
+        return row.pattern or row.label
+    texts = generic_local_text(op, param, n)
+    if len(texts) == 1:
+        return f"×{texts[0]}"
+    names = row.input_names(n)
+    return "; ".join(f"{name}: ×{t}" for name, t in zip(names, texts, strict=True))

@@ -10,9 +10,9 @@ import shutil
 import subprocess
 
 from ..core.engine import Result
-from ..core.errors import UsageError
-from ..core.gates import GATES
+from ..core.errors import OutputError, UsageError
 from .common import carries_gradient, fmt, node_names, uses
+from .picture import pattern_text
 
 GREEN, RED = "#1a7f37", "#cf222e"
 IMAGE_TYPES = ("svg", "png", "pdf")
@@ -82,9 +82,16 @@ def dot(result: Result) -> str:
         elif op == "const":
             out.append(f'  n{i} [shape=plaintext, fontcolor=gray40, label="{_esc(names[i])}"];')
         else:
-            symbol = "^" + fmt(g.params[g.args[i][1]]) if _const_exponent(g, i) else g.label(i)
-            row = GATES["powc" if _const_exponent(g, i) else op]
-            note = _esc(f"{names[i]}: {row.pattern or row.label}")
+            if _const_exponent(g, i):
+                exponent = g.params[g.args[i][1]]
+                symbol, note = "^" + fmt(exponent), pattern_text("powc", exponent)
+            else:
+                args = g.args[i]
+                live = [carries_gradient(result, a) for a in args]
+                inputs = [g.params[a] if g.ops[a] == "const" else names[a] for a in args]
+                symbol = g.label(i)
+                note = pattern_text(op, g.params[i], len(args), names[i], inputs, live)
+            note = _esc(f"{names[i]}: {note}")
             if len(wires[i]) > 1:
                 note += "<BR/>" + _esc(_total(result, i, names, wires[i]))
             size = 13 if len(symbol) <= 2 else 10
@@ -127,11 +134,30 @@ def write_image(result: Result, path: str) -> None:
     """Render the graph to `path` (.svg, .png or .pdf) with Graphviz `dot`."""
     kind = check_image_target(path)
     try:
+        # dot writes to a pipe and bp writes the file, checking every byte (Graphviz does not
+        # report a full disk)
         done = subprocess.run(
-            ["dot", f"-T{kind}", "-o", path], input=dot(result).encode(), capture_output=True, timeout=120
+            ["dot", f"-T{kind}"], input=dot(result).encode(), capture_output=True, timeout=120
         )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise UsageError(f"--out {path}: Graphviz dot failed ({e})") from None
     if done.returncode != 0:
         why = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[0]
         raise UsageError(f"--out {path}: Graphviz dot failed: {why}")
+    write_file(path, done.stdout, "--out")
+
+
+def write_file(path: str, data: bytes, option: str) -> None:
+    """Write `data` to `path` completely, or raise OutputError (exit 4) and leave no partial file."""
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # a full disk may only say so here
+    except OSError as e:
+        if os.path.isfile(path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        raise OutputError(f"{option} {path}: cannot write the file ({e.strerror or e})") from None

@@ -15,8 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core.engine import Result
-from ..core.gates import GATES, local_formulas
-from .common import carries_gradient, fmt, node_names, uses
+from ..core.expr import local_text
+from ..core.gates import GATES
+from .common import carries_gradient, fmt, gate_note, node_names, uses
 
 #: past this many gates the picture is the summary and the inputs table (see --max-gates)
 MAX_GATES = 300
@@ -37,25 +38,25 @@ _MAX_FORK_TERMS = 8  # a fork's sum lists this many contributions, then "+ ... (
 
 
 def pattern_text(
-    op: str, param=None, out: str | None = None, inputs: list | None = None, live: list | None = None
+    op: str,
+    param: float | None = None,
+    n: int = 1,
+    out: str | None = None,
+    inputs: list | None = None,
+    live: list | None = None,
 ) -> str:
-    """A gate's pattern (`distributor`, `swapper`, `router`) or its short label (`×e^x`).
+    """A gate's pattern (`distributor`, `swapper`, `router`), label or local gradient (`×exp(x)`).
 
-    Given the gate's parameter, its output's name, its inputs' names and which of them get a
-    gradient (`live`), a label that would need placeholders says it with the graph's own names
-    and numbers instead: `scale by -1`, `×(1/v) to r, ×(-r/v^2) to v`, `×2 * t`."""
+    A gate of two or more inputs with neither (`/`, `^`) is told in the graph's own names when
+    they are given (`inputs`: each input's name, or its value as a float if it is a constant;
+    `live`: which inputs get a gradient): `×(1 / v) to r, ×(-r / v^2) to v`, so no letter of
+    the gate table's (x, y) can be read as one of the user's variables."""
     row = GATES[op]
-    if row.pattern:
-        return row.pattern
-    if op == "scale" and param is not None:
-        return f"scale by {fmt(param)}"
-    if inputs is not None and op in ("powc", "div", "pow"):
-        texts = local_formulas(op, out, inputs, param)
-        if len(inputs) == 1:
-            return f"×{texts[0]}"
-        live = live or [True] * len(inputs)
-        return ", ".join(f"×{t} to {n}" for t, n, on in zip(texts, inputs, live, strict=True) if on)
-    return row.label
+    if inputs is None or n < 2 or row.pattern or row.label:
+        return gate_note(op, param, n)
+    texts = local_text(op, inputs, out, param)
+    live = live or [True] * n
+    return ", ".join(f"×{t} to {name}" for t, name, on in zip(texts, inputs, live, strict=True) if on)
 
 
 class Picture:
@@ -178,7 +179,8 @@ def circuit_table(
             label.append(f"  {names[node]}", style=DIM)
             args = g.args[node]
             live = [carries_gradient(r, a) for a in args]
-            text = pattern_text(op, g.params[node], names[node], [names[a] for a in args], live)
+            inputs = [g.params[a] if g.ops[a] == "const" else names[a] for a in args]
+            text = pattern_text(op, g.params[node], len(args), names[node], inputs, live)
             pattern = Text(text, style="bold" if GATES[op].pattern else "")
             if fork:
                 pattern.append("; ").append_text(note)
