@@ -83,7 +83,7 @@ def test_steps_text_evaluates_to_the_engines_local_gradient(op):
                     wire[(names[i], names[a])] = result.locals[i][k]
         rows = [r for r in _steps(result) if r[0] == "backward"]
         assert rows
-        for _, _n, target, _op, local, up, _value, _total in rows:
+        for _, _n, target, _op, local, up, _value, _total, _final in rows:
             want = wire[(up, target)]
             assert _eval_text(local, env) == pytest.approx(want, rel=1e-12, abs=1e-15), (op, local)
 

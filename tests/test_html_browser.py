@@ -21,6 +21,7 @@ from conftest import run_bp
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+playwright_api.expect.set_options(timeout=30_000)  # a busy 2-core machine can be slow
 if CHROMIUM is None:
     pytest.skip("no Chromium here (Debian: apt-get install chromium)", allow_module_level=True)
 

@@ -19,7 +19,8 @@ import re
 from importlib import resources
 
 from ..core.engine import Result
-from ..core.gates import GATES, formula, local_formulas
+from ..core.expr import local_text
+from ..core.gates import GATES, formula
 from . import num
 from .common import carries_gradient, fmt, node_names
 from .picture import MAX_GATES, pattern_text
@@ -43,15 +44,20 @@ def _node(result: Result, i: int, key: str, name: str, names: list[str], ref) ->
         return node
     args = g.args[i]
     in_names = [names[a] for a in args]
-    texts = local_formulas(op, names[i], in_names, g.params[i])
-    live = result.contribs[i] is not None
     row = GATES[op]
+    # each local gradient as text over the wires' names (constants folded in), as --steps has it;
+    # a router's is its number
+    inputs = [g.params[a] if g.ops[a] == "const" else names[a] for a in args]
+    router = row.pattern == "router"
+    texts = [None] * len(args) if router else local_text(op, inputs, names[i], g.params[i], tie=result.tie)
+    live = result.contribs[i] is not None
+    flows = [carries_gradient(result, a) for a in args]
     node |= {
         "kind": "gate",
         "symbol": g.label(i),
-        "pattern": pattern_text(op),
+        "pattern": pattern_text(op, g.params[i], len(args), names[i], inputs, flows),
         "patterned": row.pattern is not None,
-        "about": row.label,
+        "about": row.label or pattern_text(op, g.params[i], len(args)),
         "formula": formula(op, in_names, g.params[i]),
         "grad": num(result.grads[i]) if live or i == g.output else None,
         "gshown": fmt(result.grads[i]) if live or i == g.output else "",

@@ -54,9 +54,16 @@ def pattern_text(
     row = GATES[op]
     if inputs is None or n < 2 or row.pattern or row.label:
         return gate_note(op, param, n)
-    texts = local_text(op, inputs, out, param)
+    texts = [_bracket(t) for t in local_text(op, inputs, out, param)]
     live = live or [True] * n
     return ", ".join(f"×{t} to {name}" for t, name, on in zip(texts, inputs, live, strict=True) if on)
+
+
+def _bracket(text: str) -> str:
+    # `×2 * t to t` would read as two factors; `×(2 * t) to t` cannot
+    if " " not in text or (text.startswith("(") and text.endswith(")") and text.count("(") == 1):
+        return text
+    return f"({text})"
 
 
 class Picture:
