@@ -164,15 +164,10 @@ def html_page(result: Result, max_gates: int = MAX_GATES) -> str:
 
 
 def write_page(result: Result, path: str, max_gates: int = MAX_GATES) -> None:
-    """Write the page to `path`; an OutputError (exit 4) when it cannot be written."""
-    from ..core.errors import OutputError
+    """Write the page to `path`; an OutputError (exit 4) when it cannot be written whole."""
+    from .dot import write_file
 
-    page = html_page(result, max_gates)
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(page)
-    except OSError as e:
-        raise OutputError(f"--out {path}: cannot write the page ({e.strerror or e})") from None
+    write_file(path, html_page(result, max_gates).encode("utf-8"), "--out")
 
 
 def notebook_frame(result: Result, max_gates: int = MAX_GATES, height: int | None = None) -> str:
