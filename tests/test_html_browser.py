@@ -218,6 +218,11 @@ def test_lecture_page_steps_through_both_passes(browser, tmp_path, name, args):
     path, graph, expanded = _page(tmp_path, name, args)
     page = Page(browser, path)
     _walk(page, graph, expanded, LECTURE[name])
+    # without colour the two still differ: the value upright above the wire, the gradient italic below
+    style = "t => [getComputedStyle(t).fontStyle, t.getBBox().y]"
+    value = page.page.eval_on_selector("g.wire[data-to='out'] .wval", style)
+    grad = page.page.eval_on_selector("g.wire[data-to='out'] .wgrad", style)
+    assert value[0] == "normal" and grad[0] == "italic" and value[1] < grad[1]
     page.close(name)
 
 

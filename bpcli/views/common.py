@@ -42,6 +42,12 @@ def carries_gradient(result: Result, node: int) -> bool:
     return op == "var" or (op != "const" and result.contribs[node] is not None)
 
 
+def const_exponent(graph, node: int) -> bool:
+    """The gate is `^` with a constant exponent: drawn as the one-input gate `^2`, as the lecture
+    does, not as `^` fed a constant 2."""
+    return graph.ops[node] == "pow" and graph.ops[graph.args[node][1]] == "const"
+
+
 def uses(result: Result) -> list[list[tuple[int, int]]]:
     """For each node, the (gate, input position) of every wire that carries its gradient back:
     at a fork several, and the node's gradient is the sum of the contributions on them."""

@@ -11,7 +11,7 @@ import subprocess
 
 from ..core.engine import Result
 from ..core.errors import OutputError, UsageError
-from .common import carries_gradient, fmt, node_names, uses
+from .common import carries_gradient, const_exponent, fmt, node_names, uses
 from .picture import pattern_text
 
 GREEN, RED = "#1a7f37", "#cf222e"
@@ -42,11 +42,6 @@ def _total(result: Result, node: int, names: list[str], wires) -> str:
     return f"{head}{terms}{more} = {fmt(result.grads[node])}"
 
 
-def _const_exponent(g, i: int) -> bool:
-    # x^2 is drawn as the one-input gate ^2, as the lecture does, not as ^ fed a constant 2
-    return g.ops[i] == "pow" and g.ops[g.args[i][1]] == "const"
-
-
 def dot(result: Result) -> str:
     """The annotated graph as a Graphviz digraph (valid input for `dot -Tsvg`): small gate
     circles with the gate symbol, the node name and pattern in small text below, each wire's
@@ -55,13 +50,13 @@ def dot(result: Result) -> str:
     names = node_names(g)
     wires = uses(result)
     users = g.users()
-    exponent_of = {g.args[i][1] for i in range(len(g)) if _const_exponent(g, i)}
+    exponent_of = {g.args[i][1] for i in range(len(g)) if const_exponent(g, i)}
     # constants drawn inside a gate: the 1 of +1 (--expand folded it), the 2 of ^2
     hidden = {
         i
         for i, op in enumerate(g.ops)
         if op == "const"
-        and all(_const_exponent(g, u) and g.args[u] == (g.args[u][0], i) for u in users[i])
+        and all(const_exponent(g, u) and g.args[u] == (g.args[u][0], i) for u in users[i])
         and (users[i] == [] or i in exponent_of)
     }
     title = _esc(" ".join(g.source.split()))
@@ -82,7 +77,7 @@ def dot(result: Result) -> str:
         elif op == "const":
             out.append(f'  n{i} [shape=plaintext, fontcolor=gray40, label="{_esc(names[i])}"];')
         else:
-            if _const_exponent(g, i):
+            if const_exponent(g, i):
                 exponent = g.params[g.args[i][1]]
                 symbol, note = "^" + fmt(exponent), pattern_text("powc", exponent)
             else:

@@ -22,7 +22,7 @@ from ..core.engine import Result
 from ..core.expr import local_text
 from ..core.gates import GATES, formula
 from . import num
-from .common import carries_gradient, fmt, node_names
+from .common import carries_gradient, const_exponent, fmt, node_names
 from .picture import MAX_GATES, pattern_text
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -63,6 +63,10 @@ def _node(result: Result, i: int, key: str, name: str, names: list[str], ref) ->
         "gshown": fmt(result.grads[i]) if live or i == g.output else "",
         "inputs": [],
     }
+    if const_exponent(g, i):
+        exponent = g.params[args[1]]
+        node |= {"symbol": "^" + fmt(exponent), "pattern": pattern_text("powc", exponent)}
+        args = args[:1]  # the exponent is part of the gate, not a wire into it
     for k, a in enumerate(args):
         wire = {"from": ref(a), "value": num(result.values[a]), "shown": fmt(result.values[a])}
         if live and carries_gradient(result, a):
@@ -131,7 +135,8 @@ def page_data(result: Result, max_gates: int = MAX_GATES) -> dict:
     for i in g.gate_ids():
         inner = [k for k, o in enumerate(origin) if o == i and e.ops[k] != "var"]
         inner = [k for k in inner if e.ops[k] != "const" or e_users[k]]
-        if new[i] not in inner or (len(inner) == 1 and e.ops[inner[0]] == g.ops[i]):
+        single = len(inner) == 1 and (e.ops[inner[0]] == g.ops[i] or const_exponent(g, i))
+        if new[i] not in inner or single:
             continue  # a primitive gate: nothing to expand
         gates = [k for k in inner if e.ops[k] != "const"]
         e_names = {
