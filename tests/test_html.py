@@ -112,3 +112,12 @@ def test_a_result_renders_as_the_picture_in_a_rich_console():
     console.print(r)
     text = console.export_text()
     assert text.startswith("f = -12") and "distributor" in text and "swapper" in text
+
+
+def test_a_10000_deep_expression_gives_the_summary_page():
+    expr = "x"
+    for _ in range(10_000):
+        expr = f"sigmoid({expr})"
+    data = page_data(evaluate(expr, {"x": 0.5}))
+    assert data["gates"] == 10_000 and data["nodes"] == []  # past --max-gates: summary and inputs
+    assert [i["name"] for i in data["inputs"]] == ["x"]

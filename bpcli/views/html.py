@@ -132,26 +132,34 @@ def page_data(result: Result, max_gates: int = MAX_GATES) -> dict:
     new, origin = trace["new"], trace["origin"]
     e = expanded.graph
     e_users = e.users()
+    made: list[list[int]] = [[] for _ in range(len(g))]  # the nodes each source gate became
+    for k, o in enumerate(origin):
+        if e.ops[k] != "var" and (e.ops[k] != "const" or e_users[k]):
+            made[o].append(k)
+    # an expanded node is called after its composite gate (s, s1, s2, ... for the σ gate s), so
+    # its names cannot clash with the merged graph's; one list for all of them
+    label = [names[o] for o in origin]
+    composites = []
     for i in g.gate_ids():
-        inner = [k for k, o in enumerate(origin) if o == i and e.ops[k] != "var"]
-        inner = [k for k in inner if e.ops[k] != "const" or e_users[k]]
+        inner = made[i]
         single = len(inner) == 1 and (e.ops[inner[0]] == g.ops[i] or const_exponent(g, i))
         if new[i] not in inner or single:
             continue  # a primitive gate: nothing to expand
+        composites.append(i)
         gates = [k for k in inner if e.ops[k] != "const"]
-        e_names = {
-            k: names[i] if k == new[i] else f"{names[i]}{n + 1}".translate(_SUBSCRIPTS)
-            for n, k in enumerate(gates)
-        }
-        e_names |= {k: e.label(k) for k in inner if e.ops[k] == "const"}
-        label = [e_names.get(k) or names[origin[k]] for k in range(len(e))]
+        for n, k in enumerate(gates):
+            label[k] = names[i] if k == new[i] else f"{names[i]}{n + 1}".translate(_SUBSCRIPTS)
+        for k in inner:
+            if e.ops[k] == "const":
+                label[k] = e.label(k)
+    for i in composites:
 
         def ref(a, i=i):
             return f"e{a}" if origin[a] == i else f"m{origin[a]}"
 
         data["inner"][f"m{i}"] = {
             "out": f"e{new[i]}",
-            "nodes": [_node(expanded, k, f"e{k}", label[k], label, ref) for k in inner],
+            "nodes": [_node(expanded, k, f"e{k}", label[k], label, ref) for k in made[i]],
         }
     return data
 
