@@ -77,15 +77,11 @@ def dot(result: Result) -> str:
         elif op == "const":
             out.append(f'  n{i} [shape=plaintext, fontcolor=gray40, label="{_esc(names[i])}"];')
         else:
-            if const_exponent(g, i):
-                exponent = g.params[g.args[i][1]]
-                symbol, note = "^" + fmt(exponent), pattern_text("powc", exponent)
-            else:
-                args = g.args[i]
-                live = [carries_gradient(result, a) for a in args]
-                inputs = [g.params[a] if g.ops[a] == "const" else names[a] for a in args]
-                symbol = g.label(i)
-                note = pattern_text(op, g.params[i], len(args), names[i], inputs, live)
+            args = g.args[i]
+            live = [carries_gradient(result, a) for a in args]
+            inputs = [g.params[a] if g.ops[a] == "const" else names[a] for a in args]
+            symbol = "^" + fmt(g.params[args[1]]) if const_exponent(g, i) else g.label(i)
+            note = pattern_text(op, g.params[i], len(args), names[i], inputs, live)
             note = _esc(f"{names[i]}: {note}")
             if len(wires[i]) > 1:
                 note += "<BR/>" + _esc(_total(result, i, names, wires[i]))

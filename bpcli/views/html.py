@@ -64,8 +64,7 @@ def _node(result: Result, i: int, key: str, name: str, names: list[str], ref) ->
         "inputs": [],
     }
     if const_exponent(g, i):
-        exponent = g.params[args[1]]
-        node |= {"symbol": "^" + fmt(exponent), "pattern": pattern_text("powc", exponent)}
+        node["symbol"] = "^" + fmt(g.params[args[1]])
         args = args[:1]  # the exponent is part of the gate, not a wire into it
     for k, a in enumerate(args):
         wire = {"from": ref(a), "value": num(result.values[a]), "shown": fmt(result.values[a])}
