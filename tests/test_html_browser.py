@@ -234,6 +234,14 @@ def test_neuron_expanded_page(browser, tmp_path):
     assert sorted(symbols) == sorted(["*", "*", "+", "+", "*-1", "exp", "+1", "1/x"])
     _walk(page, graph, expanded, LECTURE["neuron"])
     page.close("neuron-expand")
+    # the merged page with its composite gates expanded in place: the same gates, the same numbers
+    path, graph, expanded = _page(tmp_path, "neuron", NEURON)
+    page = Page(browser, path)
+    page.page.click("#expand-all")
+    in_place = page.page.eval_on_selector_all(".gate text.sym", "ts => ts.map(t => t.textContent)")
+    assert sorted(in_place) == sorted(symbols)
+    _walk(page, graph, expanded, LECTURE["neuron"])
+    page.close("neuron-expanded-in-place")
 
 
 def test_router_page_shows_the_router_and_the_zero_gradient(browser, tmp_path):
