@@ -583,3 +583,11 @@ class NumpyMath:
 
     def equal(self, a, b):
         return (a == b).astype(float)
+
+
+# -- array gates: dot, @, reductions, transpose, softmax, logsumexp, indexing ------------------
+# (their rows live in array_gates.py; every scalar row above also works elementwise on arrays)
+from .array_gates import ARRAY_FUNCTIONS, ARRAY_ROWS  # noqa: E402
+
+GATES.update({g.op: g for g in ARRAY_ROWS})
+FUNCTIONS.update(ARRAY_FUNCTIONS)

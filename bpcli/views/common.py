@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ..core.engine import Result
+from ..core.gates import GATES
 from ..core.graph import Graph
 
 # Unnamed gates are called as the lecture calls its intermediates (q = x + y; f = q * z), then
@@ -43,10 +44,30 @@ def node_names(graph: Graph) -> list[str]:
     return names
 
 
+#: an array with at most this many entries is drawn whole; a bigger one as its shape and a summary
+SMALL_ARRAY = 12
+
+
+def is_array(v) -> bool:
+    """The value is an array with at least one axis (a number is never one)."""
+    return bool(getattr(v, "ndim", 0))
+
+
+def shape_text(v) -> str:
+    """`(3,)`, `(2, 3)`; empty for a number."""
+    return str(tuple(v.shape)) if is_array(v) else ""
+
+
 def fmt(v: float) -> str:
     """A number as the lecture's figures write it: integers exact (`-12`), others with two
     decimals (`0.73`, `-0.20`), small ones with two significant digits (`0.018`), huge ones in
-    e-notation. Full precision lives in `--format plain` and `json`."""
+    e-notation. Full precision lives in `--format plain` and `json`. A small array is written
+    whole with its entries to two decimals (`[-0.20, -0.39, 0.20]`), a big one as its shape and
+    a summary (`(500, 10) in [-2.3, 4.1], mean 0.012`)."""
+    if v is None:
+        return ""
+    if is_array(v):
+        return _fmt_array(v)
     if v == 0:
         return "0"
     if not math.isfinite(v):
@@ -59,6 +80,60 @@ def fmt(v: float) -> str:
     if a >= 0.1:
         return f"{v:.2f}"
     return f"{v:.2g}"
+
+
+def _fmt_array(v, rows: bool = False) -> str:
+    if v.size <= SMALL_ARRAY:
+        if rows and v.ndim == 2:  # a small matrix in a picture: one line per row
+            return "[" + ",\n ".join(_nested(row) for row in v.tolist()) + "]"
+        return _nested(v.tolist())
+    lo, hi, mean = float(v.min()), float(v.max()), float(v.mean())
+    return f"{shape_text(v)} in [{_two(lo)}, {_two(hi)}], mean {_two(mean)}"
+
+
+def _two(v: float) -> str:
+    """An entry of a drawn array: two decimals (`-0.20`, `1.00` as `1`), like the lecture's."""
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    if not math.isfinite(v) or abs(v) >= 1e6 or abs(v) < 0.005:
+        return f"{v:.2g}"
+    return f"{v:.2f}"
+
+
+def _nested(x) -> str:
+    # nested lists of at most SMALL_ARRAY numbers: no recursion worth guarding
+    if isinstance(x, list):
+        return "[" + ", ".join(_nested(e) for e in x) + "]"
+    return _two(x)
+
+
+def fmt_cell(v) -> str:
+    """`fmt` for a table cell: a small matrix on one line per row."""
+    return _fmt_array(v, rows=True) if is_array(v) else fmt(v)
+
+
+def stretched(result: Result, gate: int, k: int) -> bool:
+    """Broadcasting stretched input k of an elementwise gate to the gate's shape, so the
+    gradient sent down that wire is summed back over the stretched axes."""
+    g = result.graph
+    if getattr(GATES[g.ops[gate]], "vjp", None) is not None:
+        return False
+    return getattr(result.values[gate], "shape", ()) != getattr(result.values[g.args[gate][k]], "shape", ())
+
+
+def wire_local(result: Result, names: list[str], gate: int, k: int) -> str:
+    """What the picture writes for the local gradient on wire k into `gate`: the number (or a
+    small array); an array gate's vector-Jacobian product as a formula (`dS @ transpose(W)`);
+    "sums back" where broadcasting stretched the input."""
+    g = result.graph
+    row = GATES[g.ops[gate]]
+    vjps = getattr(row, "vjp_text", ())
+    if vjps:
+        if result.contribs[gate][k] is None:
+            return "none (an index)"
+        return vjps[k].format(*[names[a] for a in g.args[gate]], up=f"d{names[gate]}", out=names[gate])
+    text = fmt_cell(result.locals[gate][k])
+    return f"{text}, sums back" if stretched(result, gate, k) else text
 
 
 def term(v: float) -> str:

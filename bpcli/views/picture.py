@@ -16,7 +16,7 @@ from rich.text import Text
 
 from ..core.engine import Result
 from ..core.gates import GATES
-from .common import carries_gradient, fmt, node_names, uses
+from .common import carries_gradient, fmt, fmt_cell, is_array, node_names, shape_text, uses, wire_local
 
 #: past this many gates the picture is the summary and the inputs table (see --max-gates)
 MAX_GATES = 300
@@ -110,10 +110,18 @@ def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
         padding=(0, 1),
     )
     table.add_column("gate / input", no_wrap=True, overflow="ellipsis")
+    arrays = any(is_array(v) for v in r.values)
+    if arrays:  # every wire shows its shape (CS231n's dimension analysis)
+        table.add_column("shape", no_wrap=True, style=DIM)
     table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}", no_wrap=True)
     table.add_column("grad", justify="right", style=GRAD, header_style=f"bold {GRAD}", no_wrap=True)
     table.add_column("local", justify="right", no_wrap=True)
     table.add_column("pattern")
+
+    def add(label, node, value, grad, local, pattern):
+        shape = [shape_text(r.values[node]) or "()"] if arrays else []
+        table.add_row(label, *shape, value, grad, local, pattern)
+
     drawn = [False] * len(g)
     n_uses = [len(u) for u in uses(r)]
     roots = [g.output]
@@ -128,46 +136,48 @@ def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
             node, parent, k, prefix, branch, depth = stack.pop()
             local = ""
             if parent is not None and r.locals[parent] is not None and carries_gradient(r, node):
-                local = fmt(r.locals[parent][k])
+                local = wire_local(r, names, parent, k)
             op = g.ops[node]
             label = Text(prefix + branch, style=DIM)
             if op == "const":
                 label.append(names[node], style=DIM)
-                table.add_row(label, fmt(r.values[node]), "", local, "")
+                add(label, node, fmt(r.values[node]), "", local, "")
                 continue
             fork = n_uses[node] > 1
             if drawn[node]:
                 label.append(f"{names[node]} ↑", style="bold")
-                table.add_row(label, "", "", local, Text(f"fork: {n_uses[node]} uses", style=DIM))
+                add(label, node, "", "", local, Text(f"fork: {n_uses[node]} uses", style=DIM))
                 continue
             if op != "var" and depth >= max_depth and node != root:
                 label.append(f"{names[node]} ↓", style="bold")
-                table.add_row(label, "", "", local, "")
+                add(label, node, "", "", local, "")
                 if not deferred[node]:
                     deferred[node] = True
                     roots.append(node)
                 continue
             drawn[node] = True
-            grad = fmt(r.grads[node]) if carries_gradient(r, node) or node == g.output else ""
+            grad = fmt_cell(r.grads[node]) if carries_gradient(r, node) or node == g.output else ""
             note = Text(f"fork: {n_uses[node]} uses", style=DIM) if fork else Text("")
             if op == "var":
                 label.append(names[node], style="bold cyan")
-                table.add_row(label, fmt(r.values[node]), grad, local, note)
+                add(label, node, fmt_cell(r.values[node]), grad, local, note)
                 continue
             label.append(g.label(node), style="bold")
             label.append(f"  {names[node]}", style=DIM)
             pattern = Text(pattern_text(op), style="bold" if GATES[op].pattern else "")
             if fork:
                 pattern.append("; ").append_text(note)
-            table.add_row(label, fmt(r.values[node]), grad, local, pattern)
+            add(label, node, fmt_cell(r.values[node]), grad, local, pattern)
             args = g.args[node]
             child_prefix = prefix + ("" if not branch else ("   " if branch.startswith("└") else "│  "))
             for pos in range(len(args) - 1, -1, -1):
                 last = pos == len(args) - 1
                 stack.append((args[pos], node, pos, child_prefix, "└─ " if last else "├─ ", depth + 1))
     # numbers are never squeezed into ellipses: a narrow terminal wraps the pattern column instead
-    for column in table.columns[1:4]:
-        column.min_width = max((len(str(cell)) for cell in column.cells), default=0)
+    for column in table.columns[1 : 5 if arrays else 4]:
+        column.min_width = max(
+            (len(line) for cell in column.cells for line in str(cell).split("\n")), default=0
+        )
     return table
 
 
@@ -208,7 +218,9 @@ def inputs_table(r: Result, max_rows: int = MAX_GATES) -> Table | Group:
     rows += [(name, node, " (intermediate)") for name, node in g.names.items()]
     for name, node, kind in rows[:max_rows]:
         table.add_row(
-            Text(name, style="bold cyan").append(kind, style=DIM), fmt(r.values[node]), fmt(r.grads[node])
+            Text(name, style="bold cyan").append(kind, style=DIM),
+            fmt_cell(r.values[node]),
+            fmt_cell(r.grads[node]),
         )
     if len(rows) > max_rows:
         more = Text(f"... and {len(rows) - max_rows} more (all of them: --format plain or json)", style=DIM)

@@ -12,8 +12,8 @@ import re
 from rich.text import Text
 
 from ..core.engine import Result
-from ..core.gates import formula, local_formulas
-from .common import carries_gradient, fmt, node_names, uses
+from ..core.gates import GATES, formula, local_formulas
+from .common import carries_gradient, fmt, node_names, shape_text, uses
 
 VALUE, GRAD, DIM = "green", "red", "dim"
 
@@ -38,18 +38,30 @@ def _steps(result: Result):
             continue
         args = g.args[node]
         texts = local_formulas(g.ops[node], names[node], [names[a] for a in args], g.params[node])
+        vjps = getattr(GATES[g.ops[node]], "vjp_text", ())
         for k, a in enumerate(args):
-            if not carries_gradient(result, a):
+            if not carries_gradient(result, a) or result.contribs[node][k] is None:
                 continue
-            local = texts[k] if texts[k] is not None else _factor(fmt(result.locals[node][k]))
+            if vjps:  # an array gate: the whole vector-Jacobian product, CS231n's dW = transpose(X) @ dS
+                up = None
+                local = vjps[k].format(*[names[b] for b in args], up=f"d{names[node]}", out=names[node])
+            else:
+                up = names[node]
+                local = texts[k] if texts[k] is not None else _factor(fmt(result.locals[node][k]))
+                if _stretched(result, node, a):
+                    local = f"sum back to {shape_text(result.values[a]) or 'a number'}: {local}"
             op = "+=" if seen[a] else "="
             seen[a] = True
             remaining[a] -= 1
             total = result.grads[a] if op == "+=" and remaining[a] == 0 else None
-            out.append(
-                ("backward", number[node], names[a], op, local, names[node], result.contribs[node][k], total)
-            )
+            out.append(("backward", number[node], names[a], op, local, up, result.contribs[node][k], total))
     return out
+
+
+def _stretched(result: Result, node: int, arg: int) -> bool:
+    """Broadcasting stretched this input to the gate's shape: its gradient is summed back."""
+    v, x = result.values[node], result.values[arg]
+    return getattr(v, "shape", ()) != getattr(x, "shape", ())
 
 
 def _factor(s: str) -> str:
@@ -63,7 +75,12 @@ def _lines(result: Result):
     width = max((len(r[2]) for r in forward), default=1)
     yield [("# forward pass: a value on every wire", DIM)]
     for _, n, name, text, value in forward:
-        yield [(f"({n}) ".rjust(6), DIM), (f"{name.ljust(width)} = {text} = ", None), (fmt(value), VALUE)]
+        yield [
+            (f"({n}) ".rjust(6), DIM),
+            (f"{name.ljust(width)} = {text} = ", None),
+            (fmt(value), VALUE),
+            *_shape_note(value),
+        ]
     yield [("# backward pass, in reverse: gradient = local gradient * upstream gradient", DIM)]
     for row in rows:
         if row[0] == "seed":
@@ -78,12 +95,20 @@ def _lines(result: Result):
             _, n, target, op, local, up, value, total = row
             line = [
                 (f"({n}) ".rjust(6), DIM),
-                (f"d{target} {op} {local} * d{up} = ", None),
+                (f"d{target} {op} {local} * d{up} = " if up else f"d{target} {op} {local} = ", None),
                 (fmt(value), GRAD),
+                *_shape_note(value),
             ]
             if total is not None:
                 line += [(f"  # fork: d{target} = ", DIM), (fmt(total), f"bold {GRAD}")]
             yield line
+
+
+def _shape_note(value) -> list:
+    """`  # (500, 10)` after an array's step (dimension analysis, as CS231n asks); nothing for a
+    number, or for a big array whose summary already starts with its shape."""
+    text = shape_text(value)
+    return [(f"  # {text}", DIM)] if text and fmt(value).startswith("[") else []
 
 
 def steps_plain(result: Result) -> str:
@@ -178,9 +203,8 @@ def steps_latex(result: Result) -> str:
             lhs = _d(target)
             rel = "&=" if op == "=" else "&\\mathrel{+}="
             tail = rf" \quad \text{{(fork: total {fmt(total)})}}" if total is not None else ""
-            lines.append(
-                rf"{lhs} {rel} {latex_formula(local)} \cdot {_d(up)} = {fmt(value)}{tail} && ({n}) \\"
-            )
+            times = rf" \cdot {_d(up)}" if up else ""
+            lines.append(rf"{lhs} {rel} {latex_formula(local)}{times} = {fmt(value)}{tail} && ({n}) \\")
     lines[-1] = lines[-1].removesuffix(r" \\")
     lines.append(r"\end{align*}")
     return "\n".join(lines) + "\n"
