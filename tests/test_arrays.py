@@ -478,3 +478,84 @@ def test_random_matrix_products_against_centered_differences(m, k, n, seed, vect
     r = evaluate(expr, bindings)
     for name in ("A", "B"):
         np.testing.assert_allclose(r.gradient[name], centered(expr, bindings, name), rtol=1e-5, atol=1e-7)
+
+
+# -- bp check and bp gradcheck on arrays -------------------------------------------------------------
+
+
+def _softmax_dW(X, W, y):
+    S = X @ W
+    P = np.exp(S - S.max(1, keepdims=True))
+    P /= P.sum(1, keepdims=True)
+    P[np.arange(len(y)), y] -= 1
+    return X.T @ P / len(y)
+
+
+def test_check_expect_npy_reports_cs231n_relative_error(bp, tmp_path):
+    rng = np.random.default_rng(3)
+    X, W, y = rng.normal(size=(8, 5)), rng.normal(size=(5, 4)) * 0.01, rng.integers(0, 4, size=8)
+    for name, arr in (("X", X), ("W", W), ("y", y)):
+        np.save(tmp_path / f"{name}.npy", arr)
+    dW = _softmax_dW(X, W, y)
+    np.save(tmp_path / "dW.npy", dW)
+    np.save(tmp_path / "bad.npy", dW * 1.01)
+    args = [SOFTMAX] + [w for n in "XWy" for w in (f"--{n}", f"@{tmp_path / n}.npy")]
+    good = bp("check", *args, "--expect", f"dW=@{tmp_path / 'dW.npy'}", "--format", "json")
+    assert good.code == 0, good.err
+    answer = json.loads(good.out)["answers"][0]
+    assert answer["right"] and answer["rel_error"] < 1e-12
+    bad = bp("check", *args, "--expect", f"dW=@{tmp_path / 'bad.npy'}", "--format", "json")
+    assert bad.code == 1
+    rel = json.loads(bad.out)["answers"][0]["rel_error"]
+    assert rel == pytest.approx(0.01 / 2.01, rel=1e-6)  # max|a-b| / max(|a|+|b|) for b = 1.01 a
+
+
+def test_check_inline_list_by_written_decimals(bp):
+    r = bp(
+        "check",
+        "sigmoid(dot(w, x))",
+        "--w",
+        "2,-3,-3",
+        "--x",
+        "-1,-2,1",
+        "--expect",
+        "dw=-0.20,-0.39,0.20",
+        "--expect",
+        "dx=[0.39, -0.59, -0.58]",
+        "--format",
+        "json",
+    )
+    assert r.code == 1
+    right = [a["right"] for a in json.loads(r.out)["answers"]]
+    assert right == [True, False]
+
+
+def test_gradcheck_every_entry_of_small_arrays_skips_labels(bp):
+    r = bp(
+        "gradcheck", SOFTMAX, "--X", "[[1,2],[3,4],[5,6]]", "--W", "[[1,0,1],[0,1,-1]]", "--y", "0,2,1",
+        "--format", "json",
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    got = json.loads(r.out)
+    assert [c["name"] for c in got["inputs"]][:3] == ["X[0,0]", "X[0,1]", "X[1,0]"]
+    assert len(got["inputs"]) == 6 + 6
+    assert any("every entry" in n for n in got["notes"]) and any("index" in n for n in got["notes"])
+
+
+def test_gradcheck_samples_big_arrays_with_a_seed(tmp_path):
+    from bpcli.tools.gradcheck import ALL_ENTRIES, gradcheck
+
+    rng = np.random.default_rng(4)
+    b = {
+        "X": rng.normal(size=(30, 20)),
+        "W": rng.normal(size=(20, 10)) * 0.01,
+        "y": rng.integers(0, 10, 30) * 1.0,
+    }
+    one, two = gradcheck(SOFTMAX, b, wrt=["W"]), gradcheck(SOFTMAX, b, wrt=["W"])
+    assert one.passed and len(one.inputs) == ALL_ENTRIES
+    assert [c.name for c in one.inputs] == [c.name for c in two.inputs]  # seeded: the same sample
+    assert "random sample of 20 of its 200 entries" in one.notes[0]
+    dW = _softmax_dW(b["X"], b["W"], b["y"].astype(int))
+    for c in one.inputs:
+        i, j = (int(k) for k in c.name[2:-1].split(","))
+        assert c.analytic == pytest.approx(dW[i, j], rel=1e-10, abs=1e-15)

@@ -235,7 +235,7 @@ def index_key(base, idx):
         if i.dtype.kind != "i":
             if not np.all(np.isfinite(i)) or np.any(i != np.round(i)):
                 bad = i[np.isfinite(i) == 0] if not np.all(np.isfinite(i)) else i[i != np.round(i)]
-                raise ValueError(f"index {np.ravel(bad)[0]!r} is not a whole number")
+                raise ValueError(f"index {float(np.ravel(bad)[0])!r} is not a whole number")
             i = i.astype(np.int64)
         n = base.shape[k if not (len(idx) == 1 and i.ndim and base.ndim >= 2) else 1]
         if i.size and (i.min() < -n or i.max() >= n):

@@ -136,6 +136,8 @@ class Answer:
     actual: float
     right: bool
     rounded: str | None  #: bp's value at the answer's precision (None under rtol/atol)
+    #: for an array answer: CS231n's relative error max|a - b| / max(|a| + |b|)
+    rel_error: float | None = None
 
 
 @dataclass
@@ -197,6 +199,9 @@ def check(
                 f"it could be: {_names_hint(result, out)}"
             )
         quantity, actual = table[name]
+        if getattr(actual, "ndim", 0) or _looks_like_array(text):
+            answers.append(array_answer(name, quantity, text, actual, rtol, atol))
+            continue
         w = written(text, f"the answer for {name}")
         right = matches(w, actual, rtol, atol)
         exact = rtol is None and atol is None
@@ -204,6 +209,65 @@ def check(
             Answer(name, quantity, w, actual, right, rounded(actual, w.decimals) if exact else None)
         )
     return Report(src, dict(bindings), answers, rtol, atol, list(result.warnings))
+
+
+# -- array answers (dW=@dW.npy, dw=-0.20,-0.39,0.20, dW=[[...]]) ------------------------------
+
+#: an array answer read from a file is right when its relative error is below this (CS231n's
+#: "1e-7 and less you should be happy"); --rtol sets another bound
+ARRAY_REL_ERROR = 1e-7
+
+
+def _looks_like_array(text: str) -> bool:
+    t = text.strip()
+    return t.startswith(("[", "@")) or "," in t
+
+
+def cs231n_rel_error(a, b) -> float:
+    """max |a - b| / max(|a| + |b|), 0 when both are all zeros (CS231n's rel_error)."""
+    import numpy as np
+
+    scale = float(np.max(np.abs(a) + np.abs(b))) if np.size(a) else 0.0
+    return 0.0 if scale == 0 else float(np.max(np.abs(a - b))) / scale
+
+
+def _entry_texts(text: str):
+    """The entries of an inline answer as the user wrote them (so each keeps its decimals)."""
+    import json
+
+    t = text.strip()
+    if t.startswith("["):
+        try:
+            return json.loads(t, parse_float=str, parse_int=str)
+        except ValueError:
+            return None
+    return [part.strip() for part in t.split(",")]
+
+
+def array_answer(name, quantity, text, actual, rtol, atol) -> Answer:
+    """An array answer: right when its shape is bp's and, written inline, every entry matches
+    by the usual rule; read from a file (`@dW.npy`), when the relative error is small."""
+    import numpy as np
+
+    from ..readers.bindings import value
+
+    mine = np.asarray(value(f"the answer for {name}", text), dtype=float)
+    bp_value = np.asarray(actual, dtype=float)
+    w = Written(text.strip(), float("nan"), 0)
+    if mine.shape != bp_value.shape:
+        return Answer(name, quantity, w, actual, False, f"shape {bp_value.shape}, not {mine.shape}")
+    rel = cs231n_rel_error(mine, bp_value)
+    texts = None if text.strip().startswith("@") else _entry_texts(text)
+    if texts is not None and np.shape(texts) == mine.shape and rtol is None and atol is None:
+        right = all(
+            matches(written(t, f"the answer for {name}"), float(v), rtol, atol)
+            for t, v in zip(np.ravel(np.asarray(texts, dtype=object)), bp_value.ravel(), strict=True)
+        )
+    elif atol is not None:
+        right = bool(np.all(np.abs(mine - bp_value) <= atol + (rtol or 0.0) * np.abs(bp_value)))
+    else:
+        right = rel <= (ARRAY_REL_ERROR if rtol is None else rtol)
+    return Answer(name, quantity, w, actual, right, None, rel)
 
 
 # -- problem sets ----------------------------------------------------------------------------

@@ -9,6 +9,10 @@ from . import num, short
 
 
 def _verdict(a) -> str:
+    if a.rel_error is not None:  # an array answer: CS231n's relative error
+        return f"{'right' if a.right else 'wrong'} (relative error {a.rel_error:.2e})"
+    if _is_array(a.actual):  # an array answer of the wrong shape
+        return f"wrong: {a.rounded}"
     if a.right:
         return "right"
     # the right value written to the answer's own precision (bp's full value is in the bp column)
@@ -19,6 +23,18 @@ def one_line(expression: str) -> str:
     """A staged program on one line, statements joined by `; ` (comments dropped)."""
     lines = [line.split("#", 1)[0].strip() for line in expression.splitlines()]
     return "; ".join(line for line in lines if line)
+
+
+def _is_array(v) -> bool:
+    return bool(getattr(v, "ndim", 0))
+
+
+def _short(v) -> str:
+    if _is_array(v):  # an array: whole when small, else its shape and a summary
+        from .common import fmt
+
+        return fmt(v)
+    return short(v)
 
 
 def _points(x: float) -> str:
@@ -37,7 +53,7 @@ def _table(report):
     for a in report.answers:
         name = a.name if a.name == a.quantity else f"{a.name} ({a.quantity})"
         style = "green" if a.right else "bold red"
-        table.add_row(Text(name), Text(a.written.text), short(a.actual), Text(_verdict(a), style=style))
+        table.add_row(Text(name), Text(a.written.text), _short(a.actual), Text(_verdict(a), style=style))
     return table
 
 
@@ -108,7 +124,7 @@ def report_dict(report) -> dict:
     """One check as a JSON-ready dict (the shape is documented in the README)."""
     return {
         "expression": report.expression,
-        "bindings": dict(report.bindings),
+        "bindings": {k: num(v) for k, v in report.bindings.items()},
         "rule": report.rule,
         "rtol": report.rtol,
         "atol": report.atol,
@@ -117,11 +133,14 @@ def report_dict(report) -> dict:
                 "name": a.name,
                 "quantity": a.quantity,
                 "answer": a.written.text,
-                "expected": a.written.value,
-                "decimals": a.written.decimals if report.rule == "decimals" else None,
+                "expected": None if _is_array(a.actual) else a.written.value,
+                "decimals": a.written.decimals
+                if report.rule == "decimals" and not _is_array(a.actual)
+                else None,
                 "actual": num(a.actual),
                 "rounded": a.rounded,
                 "right": a.right,
+                **({"rel_error": a.rel_error} if a.rel_error is not None else {}),
             }
             for a in report.answers
         ],
