@@ -59,6 +59,13 @@ def test_first_example_staged_reports_q(bp):
     assert data["intermediates"] == {"q": {"value": 3.0, "grad": -4.0}}
 
 
+def test_named_output_keeps_its_name_in_plain(bp):
+    # CONTRACT: when the last statement names the output (L = ...), L replaces f
+    r = bp("eval", "q = x + y; L = q * z", "--x", "-2", "--y", "5", "--z", "-4", "--format", "plain")
+    assert r.code == 0
+    assert r.out.splitlines() == ["L\t-12.0", "dL/dx\t-4.0", "dL/dy\t-4.0", "dL/dz\t3.0"]
+
+
 def test_first_example_rich_piped_has_numbers_no_escapes(bp):
     r = bp("eval", *FIRST)
     assert r.code == 0, r.err

@@ -87,6 +87,6 @@ def test_grammar_cache_falls_back_when_not_writable(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    assert _cache_file() is False
+    assert _cache_file() is None
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert _cache_file() == str(tmp_path / "cache" / "bp" / "grammar.lark-cache")
+    assert _cache_file() == str(tmp_path / "cache" / "bp" / "grammar-tables.json")

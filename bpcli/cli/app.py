@@ -6,13 +6,15 @@ run needs to a fresh root app (bp eval loads only its own, since start-up time i
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
 
 from .. import __version__
-from ..core.errors import BpError
+from ..core.errors import BpError, CheckFailed, OutputError
 from ._options import plain_coercion
+from ._output import CheckedStdout
 
 #: every command, in the order `bp --help` lists them: name -> module under bpcli.cli
 COMMANDS = ("eval", "check", "explain", "gradcheck", "descend", "fit", "plot")
@@ -48,30 +50,56 @@ def build(names=COMMANDS) -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run bp with `argv` (default: sys.argv[1:]) and return the exit code; never raises."""
+    """Run bp with `argv` (default: sys.argv[1:]) and return the exit code; never raises.
+
+    Standard output goes through one checked path (`CheckedStdout`) for the whole run: a write
+    that fails or falls short is exit 4, a reader that went away (`| head -1`) ends quietly."""
     args = sys.argv[1:] if argv is None else list(argv)
+    real = sys.stdout
+    out = sys.stdout = CheckedStdout(real)
+    try:
+        code = _dispatch(args, out)
+        out.flush()
+    except OutputError as e:
+        _say(e.message)
+        code = e.exit_code
+    except KeyboardInterrupt:
+        _say("interrupted")
+        code = 130
+    finally:
+        sys.stdout = real
+    return code
+
+
+def _dispatch(args: list[str], out: CheckedStdout) -> int:
+    """Run the command and turn what it raised into a message and an exit code."""
     command = typer.main.get_command(build(("eval",) if args[:1] == ["eval"] else COMMANDS))
     plain_coercion(command)
     try:
         command.main(args, prog_name="bp", standalone_mode=False)
+    except OutputError:
+        raise
     except BpError as e:
+        if isinstance(e, CheckFailed) and out.reader_gone:
+            return e.exit_code  # the reader went away: the verdict stays, quietly
+        _flush_before_error(out)
         _say(e.message, e.detail)
         return e.exit_code
     except typer.Exit as e:
         return e.exit_code
     except typer.Abort:
-        _say("aborted")
+        _say("interrupted")
         return 130
     except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
+        raise
     except Exception as e:  # click-style usage errors carry an exit code and a message
         code = getattr(e, "exit_code", None)
         fmt = getattr(e, "format_message", None)
         if isinstance(code, int) and fmt is not None:
             if type(e).__name__ == "NoArgsIsHelpError":  # bare `bp`: the help, not a "bp:" line
-                print(fmt(), file=sys.stderr)
+                _flush_before_error(out)
+                if sys.stderr is not None:
+                    print(fmt(), file=sys.stderr)
             else:
                 _say(fmt())
             return code
@@ -83,7 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _flush_before_error(out: CheckedStdout) -> None:
+    """What the command printed comes before its error message (a terminal shows both)."""
+    try:
+        out.flush()
+    except OutputError:
+        pass  # the error being reported matters more than the output it interrupted
+
+
 def _say(message: str, detail: str | None = None) -> None:
+    if sys.stderr is None:  # stderr closed: print(file=None) would write to stdout
+        return
     print(f"bp: {message}", file=sys.stderr)
     if detail:
         print(detail, file=sys.stderr)
@@ -91,9 +129,19 @@ def _say(message: str, detail: str | None = None) -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    code = main()
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        pass
-    sys.exit(code)
+    _guard_standard_descriptors()
+    sys.exit(main())
+
+
+def _guard_standard_descriptors() -> None:
+    """A closed descriptor 0, 1 or 2 (`bp ... >&-`) is reopened on /dev/null, so that no file
+    bp opens later takes its number and receives output meant for the closed stream; Python has
+    already set sys.stdin/stdout/stderr to None for it, which bp reports as closed."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)

@@ -35,6 +35,8 @@ def read_expression(expr: str | None) -> str:
     if expr is None:
         raise UsageError('no expression given (try: bp eval "(x+y)*z" --x -2 --y 5 --z -4)')
     if expr == "-":
+        if sys.stdin is None:
+            raise UsageError("cannot read the expression from standard input: it is closed")
         text = sys.stdin.read().removeprefix("\ufeff")  # a byte-order mark (PowerShell, Notepad)
         if not text.strip():
             raise UsageError("no expression on standard input (it is empty)")

@@ -1,4 +1,4 @@
-"""The three kinds of failure bp reports, each with its exit code (see CONTRACT.md)."""
+"""The kinds of failure bp reports, each with its exit code (see CONTRACT.md)."""
 
 from __future__ import annotations
 
@@ -44,3 +44,9 @@ class CheckFailed(BpError):
     """A check the user asked for did not pass (bp check, bp gradcheck): exit 1."""
 
     exit_code = 1
+
+
+class OutputError(BpError):
+    """Output could not be written (a full disk, a closed stream, an unwritable --out file): exit 4."""
+
+    exit_code = 4

@@ -14,7 +14,7 @@ from .gates import GATES, SCALAR
 class Graph:
     """A gate graph under construction or finished (`output` set)."""
 
-    __slots__ = ("ops", "args", "params", "pos", "var_ids", "names", "output", "source")
+    __slots__ = ("ops", "args", "params", "pos", "var_ids", "names", "output", "output_name", "source")
 
     def __init__(self, source: str = ""):
         self.ops: list[str] = []
@@ -24,6 +24,8 @@ class Graph:
         self.var_ids: dict[str, int] = {}  # input variables, in order of first appearance
         self.names: dict[str, int] = {}  # named intermediates (staged statements), in order
         self.output: int = -1
+        #: the last statement's own name (`L` in `...; L = q * z`), or "f" when it has none
+        self.output_name: str = "f"
         self.source = source
 
     def __len__(self) -> int:
@@ -144,4 +146,5 @@ def expand(src: Graph) -> Graph:
                 new[i] = g.gate("id", new[i], pos=src.pos[i])
     g.names = {name: new[node] for name, node in src.names.items()}
     g.output = new[src.output]
+    g.output_name = src.output_name
     return g

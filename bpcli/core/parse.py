@@ -3,7 +3,7 @@ graph is built during the parse, with no tree and no recursion: 10,000 nested br
 100,000-term sums parse on the parser's own stack.
 
 grammar/bp.lark is the single source of truth. Lark compiles it into terminals and an LALR table
-(cached on disk, so a warm start reads a small pickle instead of analysing the grammar), and bp
+(cached on disk as JSON, so a warm start reads the tables instead of analysing the grammar), and bp
 drives that table with a lean loop of its own (`_drive`): Lark's general-purpose lexer and
 parser loop cost ~5 us per token, about 3x bp's loop, which is most of the time on a
 100,000-term expression. tests/test_parse_fast.py checks both against each other.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -200,36 +201,153 @@ class _Build:
         return self.g
 
 
-def _cache_file() -> str | bool:
-    """Where Lark keeps the compiled grammar: $XDG_CACHE_HOME/bp (or ~/.cache/bp); no cache at
-    all when that folder cannot be made or written (Lark keys the file by the grammar's hash)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+_CACHE_NAME = "grammar-tables.json"
+_CACHE_LIMIT = 4 << 20  # the tables are ~100 KB; anything much larger is not bp's file
+
+
+def _cache_folder() -> str | None:
+    """$XDG_CACHE_HOME/bp (or ~/.cache/bp), created private (0700); None when it cannot be made
+    or is not bp's own: a symlink, another account's, or writable by others. A relative
+    XDG_CACHE_HOME is ignored, as the XDG spec says."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
     folder = os.path.join(base, "bp")
     try:
-        os.makedirs(folder, exist_ok=True)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.lstat(folder)
     except OSError:
-        return False
-    if not os.access(folder, os.W_OK):
-        return False
-    return os.path.join(folder, "grammar.lark-cache")
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        return None
+    return folder
+
+
+def _cache_file() -> str | None:
+    """The grammar cache's path, or None when there is no private cache folder."""
+    folder = _cache_folder()
+    return None if folder is None else os.path.join(folder, _CACHE_NAME)
+
+
+# The cache is JSON, never a pickle: Lark's own `cache=` unpickles its file before checking its
+# hash, so a planted file ran code. JSON has no tuples and no integer keys, so both are tagged.
+def _to_json(x):
+    if isinstance(x, dict):
+        if all(isinstance(k, str) for k in x):
+            return {k: _to_json(v) for k, v in x.items()}
+        return {"__pairs__": [[_to_json(k), _to_json(v)] for k, v in x.items()]}
+    if isinstance(x, tuple):
+        return {"__tuple__": [_to_json(v) for v in x]}
+    if isinstance(x, list):
+        return [_to_json(v) for v in x]
+    if x is None or isinstance(x, (str, int, float, bool)):
+        return x
+    raise TypeError(f"cannot cache a {type(x).__name__}")
+
+
+def _from_json(d: dict):
+    if len(d) == 1 and "__pairs__" in d:
+        return {k: v for k, v in d["__pairs__"]}
+    if len(d) == 1 and "__tuple__" in d:
+        return tuple(d["__tuple__"])
+    return d
+
+
+def _read_cache(path: str, key: str):
+    """The cached Lark tables for `key`, or None. Only a regular file of this account's, not a
+    link, of bounded size is read; a FIFO or a device is refused without waiting on it."""
+    import json
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > _CACHE_LIMIT:
+            return None
+        data = os.read(fd, _CACHE_LIMIT + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        doc = json.loads(data, object_hook=_from_json)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or doc.get("key") != key:
+        return None
+    return doc.get("lark")
+
+
+def _write_cache(path: str, key: str, lark_data) -> None:
+    """Write the cache beside `path` and rename it into place (a link at `path` is replaced, its
+    target never written); any failure leaves no cache, which only costs the next start-up."""
+    import json
+    import tempfile
+
+    folder = os.path.dirname(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".grammar-", suffix=".tmp")  # 0600, O_EXCL
+    except OSError:
+        return
+    try:
+        data = json.dumps({"key": key, "lark": _to_json(lark_data)}, separators=(",", ":")).encode()
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            if written <= 0:
+                raise OSError("no progress")
+            view = view[written:]
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+    except (OSError, TypeError, ValueError):
+        if fd >= 0:
+            os.close(fd)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 @lru_cache(maxsize=1)
 def _lark():
     """The Lark LALR parser for grammar/bp.lark, its callbacks bound to one `_Build` (parse()
-    resets the builder before each parse)."""
+    resets the builder before each parse). The compiled tables are cached as JSON in the user's
+    cache folder, keyed by the grammar's text and Lark's version."""
+    import hashlib
+
+    import lark
     from lark import Lark
 
+    text = grammar_path().read_text(encoding="utf-8")
+    key = hashlib.sha256(f"bp-cache-1\0{lark.__version__}\0{text}".encode()).hexdigest()
     build = _Build()
-    parser = Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer="contextual",
-        transformer=build,
-        maybe_placeholders=True,
-        cache=_cache_file(),
-    )
+    path = _cache_file()
+    cached = _read_cache(path, key) if path else None
+    if cached is not None:
+        try:
+            return Lark._load_from_dict(cached["data"], cached["memo"], transformer=build), build
+        except Exception:  # a damaged or foreign file: compile the grammar again  # noqa: BLE001
+            pass
+    parser = Lark(text, parser="lalr", lexer="contextual", transformer=build, maybe_placeholders=True)
+    if path:
+        _write_cache(path, key, _serialize(parser))
     return parser, build
+
+
+def _serialize(parser):
+    """What `Lark.save` pickles, as plain data: the tables, without the load-time options."""
+    from lark.grammar import Rule
+    from lark.lark import _LOAD_ALLOWED_OPTIONS
+    from lark.lexer import TerminalDef
+
+    data, memo = parser.memo_serialize([TerminalDef, Rule])
+    data["options"] = {n: v for n, v in data["options"].items() if n not in _LOAD_ALLOWED_OPTIONS}
+    return {"data": data, "memo": memo}
 
 
 class _Tok:
@@ -408,6 +526,7 @@ def _finish(build: _Build, source: str) -> None:
     g.output = node
     if name is not None:
         del g.names[name]  # the last statement's name is the output, not an intermediate
+        g.output_name = name
 
 
 def _statement_position(g: Graph, node: int) -> tuple[int, int]:

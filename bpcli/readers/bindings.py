@@ -167,6 +167,8 @@ def _looks_like_number(text: str) -> bool:
 
 def read_vars(path: str) -> dict[str, float]:
     """Bindings from a file: a JSON object, or `name=value` lines (`#` comments allowed)."""
+    if path == "-" and sys.stdin is None:
+        raise UsageError("cannot read --vars from standard input: it is closed")
     try:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
         text = text.removeprefix("\ufeff")  # a byte-order mark, as some Windows editors write

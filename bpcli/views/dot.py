@@ -10,7 +10,7 @@ import shutil
 import subprocess
 
 from ..core.engine import Result
-from ..core.errors import UsageError
+from ..core.errors import OutputError, UsageError
 from ..core.gates import GATES
 from .common import carries_gradient, fmt, node_names
 
@@ -91,11 +91,30 @@ def write_image(result: Result, path: str) -> None:
     """Render the graph to `path` (.svg, .png or .pdf) with Graphviz `dot`."""
     kind = check_image_target(path)
     try:
+        # dot writes to a pipe and bp writes the file, checking every byte (Graphviz does not
+        # report a full disk)
         done = subprocess.run(
-            ["dot", f"-T{kind}", "-o", path], input=dot(result).encode(), capture_output=True, timeout=120
+            ["dot", f"-T{kind}"], input=dot(result).encode(), capture_output=True, timeout=120
         )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise UsageError(f"--out {path}: Graphviz dot failed ({e})") from None
     if done.returncode != 0:
         why = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[0]
         raise UsageError(f"--out {path}: Graphviz dot failed: {why}")
+    write_file(path, done.stdout, "--out")
+
+
+def write_file(path: str, data: bytes, option: str) -> None:
+    """Write `data` to `path` completely, or raise OutputError (exit 4) and leave no partial file."""
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # a full disk may only say so here
+    except OSError as e:
+        if os.path.isfile(path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        raise OutputError(f"{option} {path}: cannot write the file ({e.strerror or e})") from None

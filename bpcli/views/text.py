@@ -10,14 +10,16 @@ from . import num
 
 
 def plain(result: Result) -> str:
-    """`f<TAB>value`, then `df/dx<TAB>grad` per input variable, at full precision (repr); an
-    array variable gets one `df/dW[0,1]<TAB>grad` line per entry, in row-major order."""
-    lines = [f"f\t{num(result.value)!r}"]
+    """`f<TAB>value`, then `df/dx<TAB>grad` per input variable, at full precision (repr); a named
+    output (`...; L = q * z`) keeps its name: `L<TAB>value`, `dL/dx<TAB>grad`. An array variable
+    gets one `df/dW[0,1]<TAB>grad` line per entry, in row-major order."""
+    out = result.graph.output_name
+    lines = [f"{out}\t{num(result.value)!r}"]
     for name, g in result.gradient.items():
         if getattr(g, "ndim", 0):
-            lines += [f"df/d{name}[{','.join(map(str, k))}]\t{num(float(x))!r}" for k, x in _entries(g)]
+            lines += [f"d{out}/d{name}[{','.join(map(str, k))}]\t{num(float(x))!r}" for k, x in _entries(g)]
         else:
-            lines.append(f"df/d{name}\t{num(g)!r}")
+            lines.append(f"d{out}/d{name}\t{num(g)!r}")
     return "\n".join(lines) + "\n"
 
 
