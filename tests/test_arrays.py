@@ -559,3 +559,20 @@ def test_gradcheck_samples_big_arrays_with_a_seed(tmp_path):
     for c in one.inputs:
         i, j = (int(k) for k in c.name[2:-1].split(","))
         assert c.analytic == pytest.approx(dW[i, j], rel=1e-10, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    "expr,words",
+    [
+        ("sum(exp(x * 1000))", ["gate exp at column 5", "non-finite"]),
+        ("sum(log(x))", ["gate log", "1 non-finite entry"]),
+        ("sum(sqrt(x))", ["gradient into input 1 of gate sqrt"]),
+        ("sum(1e999 * x)", ["the number at column 5 is not a finite double"]),
+        ("sum(x) / 0", ["gate / at column 8"]),
+    ],
+)
+def test_math_errors_on_arrays_exit_3(bp, expr, words):
+    r = bp("eval", expr, "--x", "0,2")
+    assert r.code == 3 and "Traceback" not in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    for w in words:
+        assert w in r.err, r.err

@@ -75,13 +75,16 @@ def forward(graph: Graph, bindings: dict) -> list:
     """The forward pass on arrays; a non-finite entry is a MathError naming the gate."""
     m = _math()
     values: list = [None] * len(graph.ops)
-    with np.errstate(all="ignore"):
+    fp = _Alarm()
+    with np.errstate(all="call", call=fp):
         for i, (op, args, p) in enumerate(zip(graph.ops, graph.args, graph.params, strict=True)):
             if op == "const":
                 v = np.float64(p)
-            elif op == "var":
+                fp.raised = fp.raised or not np.isfinite(v)  # 1e999 in the text
+            elif op == "var":  # check_bindings has seen that it is finite
                 v = bindings[p]
-                v = np.float64(v) if not isinstance(v, np.ndarray) else v
+                values[i] = np.float64(v) if not isinstance(v, np.ndarray) else v
+                continue
             else:
                 xs = [values[a] for a in args]
                 row = GATES[op]
@@ -91,7 +94,7 @@ def forward(graph: Graph, bindings: dict) -> list:
                     raise UsageError(f"{e}{_where(graph, i)}") from None
                 v = np.asarray(v, dtype=float) if not np.isscalar(v) else np.float64(v)
             values[i] = v
-            if not np.all(np.isfinite(v)):
+            if fp.rang() and not _finite(v):
                 raise MathError(_value_message(graph, values, i))
     return values
 
@@ -112,7 +115,7 @@ def backward(graph: Graph, values: list, shape: list[tuple], tie: str = "split")
             needs[i] = True
         elif ops[i] == "index" and needs[a[0]]:
             needs[i] = True  # an index's gradient goes to its array only, never to the labels
-    grads: list = [np.zeros(s) if s else 0.0 for s in shape]
+    grads: list = [0.0] * n  # a node no gradient reaches gets zeros of its shape at the end
     touched = [False] * n
     locals_: list = [None] * n
     contribs: list = [None] * n
@@ -120,7 +123,8 @@ def backward(graph: Graph, values: list, shape: list[tuple], tie: str = "split")
     out = graph.output
     grads[out] = 1.0
     touched[out] = needs[out]
-    with np.errstate(all="ignore"):
+    fp = _Alarm()
+    with np.errstate(all="call", call=fp):
         for i in range(n - 1, -1, -1):
             op = ops[i]
             if not touched[i] or op in ("var", "const"):
@@ -137,7 +141,12 @@ def backward(graph: Graph, values: list, shape: list[tuple], tie: str = "split")
                 else:
                     loc = row.local(m, values[i], *xs, p)
                 locals_[i] = loc
-                sent = tuple(_sum_to(lg * up, shape[k]) for lg, k in zip(loc, a, strict=True))
+                # a local gradient of exactly 1 (add, sub's left input) passes `up` on without a copy;
+                # sums are new arrays, never in place, since one array may travel on several wires
+                sent = tuple(
+                    _sum_to(up if lg.__class__ is float and lg == 1.0 else lg * up, shape[k])
+                    for lg, k in zip(loc, a, strict=True)
+                )
                 note = _kink_note(op, xs)
                 if note:
                     warnings.append(f"{graph.label(i)}{graph.where(i)} {note}")
@@ -149,15 +158,47 @@ def backward(graph: Graph, values: list, shape: list[tuple], tie: str = "split")
             for k, (node, c) in enumerate(zip(a, sent, strict=True)):
                 if c is None or not needs[node]:
                     continue
-                if not np.all(np.isfinite(c)):
+                if fp.rang(keep=True) and not _finite(c):
                     raise MathError(
                         f"math error: the gradient into input {k + 1} of gate {graph.label(i)}{graph.where(i)}"
                         " is not finite"
                     )
                 grads[node] = grads[node] + c if touched[node] else c
                 touched[node] = True
+            fp.rang()  # this gate's wires are checked: clear the alarm
+    for i, s in enumerate(shape):
+        if not touched[i] and s:
+            grads[i] = np.zeros(s)
     grads = [g if isinstance(g, np.ndarray) and g.ndim else float(g) for g in grads]
     return grads, locals_, contribs, warnings
+
+
+class _Alarm:
+    """NumPy's floating-point error callback: finite inputs give a non-finite result only through
+    an overflow, a division by zero or an invalid operation, and NumPy reports each one. So a
+    gate's result is checked entry by entry only when the alarm rang while computing it."""
+
+    __slots__ = ("raised",)
+
+    def __init__(self):
+        self.raised = False
+
+    def __call__(self, kind, flag):
+        self.raised = True
+
+    def rang(self, keep: bool = False) -> bool:
+        """The alarm rang since the last look (and is cleared, unless `keep`)."""
+        raised = self.raised
+        if not keep:
+            self.raised = False
+        return raised
+
+
+def _finite(v) -> bool:
+    """Every entry is finite. One sum first (no temporary array): finite entries give a finite
+    sum unless it overflows, and any inf or nan makes it non-finite; only then look entry by entry."""
+    total = np.sum(v)
+    return bool(np.isfinite(total)) or bool(np.all(np.isfinite(v)))
 
 
 def _kink_note(op: str, xs) -> str | None:
@@ -173,9 +214,9 @@ def _kink_note(op: str, xs) -> str | None:
 
 def _value_message(graph: Graph, values: list, i: int) -> str:
     v = values[i]
-    where = (
-        f"gate {graph.label(i)}{graph.where(i)}" if graph.ops[i] not in ("var", "const") else graph.label(i)
-    )
+    if graph.ops[i] == "const":  # as the scalar engine says it
+        return f"math error: the number{graph.where(i)} is not a finite double ({float(v)!r})"
+    where = f"gate {graph.label(i)}{graph.where(i)}"
     bad = int(np.size(v) - np.count_nonzero(np.isfinite(v)))
     if np.ndim(v) == 0:
         return f"math error: {where} gives {float(v)!r}"

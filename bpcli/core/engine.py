@@ -80,7 +80,10 @@ def _finite_array(value) -> bool:
     """An array binding of finite numbers (NumPy is loaded only when an array is bound)."""
     import numpy as np
 
-    return isinstance(value, np.ndarray) and value.dtype.kind in "fiu" and bool(np.all(np.isfinite(value)))
+    if not (isinstance(value, np.ndarray) and value.dtype.kind in "fiu"):
+        return False
+    # one sum first (no temporary array); only a non-finite sum needs the entry-by-entry look
+    return bool(np.isfinite(np.sum(value))) or bool(np.all(np.isfinite(value)))
 
 
 def _calls(ops, which: str, tie: str | None = None) -> dict:
