@@ -10,7 +10,8 @@ import math
 import pytest
 
 from bpcli.core.parse import parse
-from bpcli.tools.explain import count_paths, explain, latex_name
+from bpcli.tools.explain import count_paths, explain
+from bpcli.views.latex import latex_name
 
 DOUBLING = "; ".join(["a1 = x + x", *(f"a{i} = a{i - 1} + a{i - 1}" for i in range(2, 51)), "f = a50"])
 

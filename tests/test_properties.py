@@ -59,6 +59,10 @@ UNARY = {
     "cos": ["cos"],
     "tan": ["tan"],
     "softplus": ["softplus"],
+    "cosh": ["cosh"],
+    "sinh": ["sinh"],
+    "sign": ["sign"],
+    "step": ["step"],
 }
 BINARY = ["add", "sub", "mul", "div", "pow"]
 OTHER = ["neg", "max", "min", "powc", "scale", "shift", "recip"]
@@ -114,10 +118,11 @@ def node(draw, env, depth, top=False):
     ta, fa, va = a
     if op in UNARY:
         name = draw(st.sampled_from(UNARY[op]))
-        if op == "exp":
+        if op in ("exp", "cosh", "sinh"):
+            g = {"exp": math.exp, "cosh": math.cosh, "sinh": math.sinh}[op]
             if abs(va) > 5:
                 ta, fa = f"tanh({ta})", lambda e, f=fa: math.tanh(f(e))
-            return checked(f"{name}({ta})", lambda e, f=fa: math.exp(f(e)), env)
+            return checked(f"{name}({ta})", lambda e, f=fa, g=g: g(f(e)), env)
         if op in ("log", "sqrt"):
             ta, fa, _ = positive(a)
 
@@ -127,10 +132,16 @@ def node(draw, env, depth, top=False):
                 return g(u)
 
             return checked(f"{name}({ta})", fn, env)
-        if op in ("relu", "abs"):
+        if op in ("relu", "abs", "sign", "step"):
             ta, fa, _ = away_from_zero(a)
+            g = {
+                "relu": lambda u: max(u, 0.0),
+                "abs": abs,
+                "sign": lambda u: math.copysign(1.0, u),
+                "step": lambda u: 1.0 if u > 0 else 0.0,
+            }[op]
 
-            def fn(e, f=fa, g=(lambda u: max(u, 0.0)) if op == "relu" else abs):
+            def fn(e, f=fa, g=g):
                 u = f(e)
                 guard(abs(u) > GUARD)
                 return g(u)

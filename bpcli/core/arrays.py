@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .array_gates import ARRAY_OPS, _sum_to, fit_text
+from .array_gates import ARRAY_OPS, fit_text, sum_to
 from .errors import BpSyntaxError, MathError, UsageError
 from .gates import GATES, NumpyMath
 from .graph import Graph
@@ -133,7 +133,7 @@ def backward(graph: Graph, values: list, shape: list[tuple], tie: str = "split")
             xs = [values[k] for k in a]
             row = GATES[op]
             if op in ARRAY_OPS:
-                sent = row.vjp(values[i], xs, up, p, tie)
+                sent = _vjp(row)(values[i], xs, up, p, tie)
                 locals_[i] = (None,) * len(a)
             else:
                 if row.arity == 0:  # max, min: any number of inputs, and the tie rule
@@ -144,15 +144,18 @@ def backward(graph: Graph, values: list, shape: list[tuple], tie: str = "split")
                 # a local gradient of exactly 1 (add, sub's left input) passes `up` on without a copy;
                 # sums are new arrays, never in place, since one array may travel on several wires
                 sent = tuple(
-                    _sum_to(up if lg.__class__ is float and lg == 1.0 else lg * up, shape[k])
+                    sum_to(up if lg.__class__ is float and lg == 1.0 else lg * up, shape[k])
                     for lg, k in zip(loc, a, strict=True)
                 )
                 note = _kink_note(op, xs)
                 if note:
                     warnings.append(f"{graph.label(i)}{graph.where(i)} {note}")
             if op in ("amax", "amin") and np.count_nonzero(xs[0] == values[i]) > 1:
+                count = np.count_nonzero(xs[0] == values[i])
+                how = {"split": "split evenly among them", "first": "all to the first of them (--tie first)"}
+                rule = how.get(tie, "the whole gradient to each of them (--tie both)")
                 warnings.append(
-                    f"{graph.label(i)}{graph.where(i)} has {np.count_nonzero(xs[0] == values[i])} tied entries"
+                    f"{graph.label(i)}{graph.where(i)} has {count} tied entries; the gradient goes {rule}"
                 )
             contribs[i] = sent
             for k, (node, c) in enumerate(zip(a, sent, strict=True)):
@@ -192,6 +195,38 @@ class _Alarm:
         if not keep:
             self.raised = False
         return raised
+
+
+_COMPILED: dict = {}
+
+
+def _vjp(row):
+    """The row's vector-Jacobian products as one function (out, xs, up, p, tie) -> per input:
+    its `code`, or its `vjp` strings compiled once (each result summed back to its input's shape)."""
+    fn = row.code or _COMPILED.get(row.op)
+    if fn is None:
+        from .expr import compile_text
+
+        slots = ("out", *row.inputs, "p", "up")
+        parts = [compile_text(row.vjp[name], slots)[0] for name in row.inputs]
+        m = _math()
+
+        def fn(out, xs, up, p=None, tie="split"):
+            v = (out, *xs, p, up)
+            return tuple(_fit(f(m, v), np.shape(x)) for f, x in zip(parts, xs, strict=True))
+
+        fn = _COMPILED[row.op] = fn
+    return fn
+
+
+def _fit(g, shape: tuple):
+    """A product given to an input of `shape`: spread over it (`up` of a sum) or summed back."""
+    g = np.asarray(g, dtype=float)
+    if g.shape == shape:
+        return g
+    if np.broadcast_shapes(g.shape, shape) == shape:
+        return np.broadcast_to(g, shape)
+    return sum_to(g, shape)
 
 
 def _finite(v) -> bool:

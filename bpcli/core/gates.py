@@ -1,20 +1,36 @@
-"""The gate table: every gate bp knows, as one row of data each.
+"""The gate table: every gate bp knows, as one row of data each (like PyTorch's derivatives.yaml).
 
-A row says how the gate computes its output (forward), the local gradient of each input
-(multiplied by the upstream gradient in the backward pass), the lecture's name for how it moves
-gradient (its pattern), a short label for the picture, and how it expands into the lecture's
-primitive gates (`*`, `+`, `*a`, `+c`, `exp`, `1/x`, ...).
+A row (`Gate`) holds:
 
-Forward and local-gradient functions take a math namespace `m` first, so the same row serves
-the scalar engine (`SCALAR`, IEEE semantics on Python floats) and the batch engine (NumPy).
+- `op`, `symbol`, `inputs`: the graph's key, the picture's symbol, and the names the row gives its
+  inputs (`("x", "y")`; `()` for max/min, which take two or more, named x1, x2, ...);
+- `forward(m, *inputs, p)`: the output, as code (stable where stability needs it: sigmoid,
+  softplus), over a math namespace `m`, so the same row serves the scalar engine (`SCALAR`, IEEE
+  semantics on Python floats) and the batch engine (`NumpyMath`);
+- `d`: each input's local gradient, written ONCE as a bp expression over the input names, `out`
+  (the gate's output) and `p` (its parameter, e.g. the `a` of `*a`): `mul: {"x": "y", "y": "x"}`,
+  `sigmoid: {"x": "(1 - out)*out"}`. For max/min, `d` is a function (arity, tie rule) -> strings.
+  Everything else is derived from these strings (`bpcli.core.expr`): the engines' numbers
+  (`row.local`, compiled once, on first use, into closures), the text of `--steps`, the picture,
+  `--compare` and LaTeX, and the backward pass as a graph (`bp diff`, `--hessian`);
+- `vjp` (array gates, instead of `d`): each input's vector-Jacobian product over the input
+  names, `out`, `p` and `up` (the upstream gradient): `{"A": "up @ transpose(B)", ...}`; the
+  expression compiler accepts `up` as a slot name like the others;
+- `code`: hand-written local gradients, only where the strings alone cannot give the number (a
+  limit at an edge point; max/min of any arity in one pass); tests check it against `d`;
+- `pattern` (distributor, swapper, router), `label` (words for the picture), `kink` (what to warn
+  at a non-differentiable point), `expand` (the gate in the lecture's primitive gates `*`, `+`,
+  `*a`, `+c`, `exp`, `1/x`, ...), `primitive`, and `formula` (the forward pass as text).
+
+Adding a scalar function is one row here plus its name in `FUNCTIONS` (and in the README).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 INF = math.inf
 NAN = math.nan
@@ -92,6 +108,20 @@ class ScalarMath:
         return math.tan(x) if math.isfinite(x) else NAN
 
     @staticmethod
+    def cosh(x):
+        try:
+            return math.cosh(x)
+        except OverflowError:
+            return INF
+
+    @staticmethod
+    def sinh(x):
+        try:
+            return math.sinh(x)
+        except OverflowError:
+            return math.copysign(INF, x)
+
+    @staticmethod
     def maximum(a, b):
         return a if a >= b else b
 
@@ -109,24 +139,82 @@ SCALAR = ScalarMath()
 
 @dataclass(frozen=True)
 class Gate:
-    """One row of the gate table."""
+    """One row of the gate table (see the module docstring for the row format)."""
 
     op: str  #: key used in the graph
     symbol: str  #: how the picture draws it (`+`, `*`, `σ`, ...)
-    arity: int  #: number of inputs; 0 means two or more (max, min)
+    inputs: tuple[str, ...]  #: the inputs' names in `d`; () for two or more inputs (max, min)
     forward: Callable  #: forward(m, *inputs, p) -> output
-    local: Callable  #: local(m, out, *inputs, p) -> tuple of d out / d input_i
+    #: each input's local gradient as a bp expression over the input names, `out` and `p`; or,
+    #: for a variadic gate, a function (n inputs, tie rule) -> {"x1": ..., "x2": ..., ...}
+    d: dict[str, str] | Callable = field(default_factory=dict)
+    #: instead of `d` (array gates): each input's vector-Jacobian product over the input names,
+    #: `out`, `p` and `up` (the upstream gradient), e.g. {"A": "up @ transpose(B)"}
+    vjp: dict[str, str] | None = None
     pattern: str | None = None  #: "distributor" | "swapper" | "router" | None (JSON `pattern`)
-    label: str = ""  #: short description of how it moves gradient, for the picture
+    label: str = ""  #: words for the picture where the local gradient alone does not say it
     expand: Callable | None = None  #: expand(b, *inputs, p) -> node id in primitive gates, or None
     kink: Callable | None = None  #: kink(*inputs) -> what to warn at a non-differentiable point
     primitive: bool = True  #: one of the lecture's primitive gates (kept by --expand)
     #: the gate as a formula over its inputs' names, for staged steps (`{0} + {1}`, `exp({0})`);
     #: a str.format template (`{p}` the parameter, `{all}` every input) or a callable(names, p)
     formula: str | Callable = ""
-    #: local(out, *inputs, p) as text over names or numbers, one per input, each written so that
-    #: `text * upstream` reads right (`z`, `(1 - s) * s`, `(-1/d^2)`); None: show the number
-    local_text: Callable | None = None
+    #: numeric code for the local gradients instead of the compiled `d`, only where `d` alone
+    #: cannot give the value: a limit at an edge point (pow at a = 0) or a variadic gate whose
+    #: strings grow with its arity (max, min). tests/test_gates.py checks it against `d`.
+    code: Callable | None = None
+    #: array gates: shape(input shapes, p) -> the output's shape (ValueError if they do not fit)
+    shape: Callable | None = None
+
+    @property
+    def arity(self) -> int:
+        """Number of inputs; 0 means two or more (max, min)."""
+        return len(self.inputs)
+
+    def input_names(self, n: int) -> tuple[str, ...]:
+        """The inputs' names in the derivative strings, for a gate with `n` inputs."""
+        return self.inputs or tuple(f"x{k + 1}" for k in range(n))
+
+    def derivatives(self, n: int | None = None, tie: str = "split") -> dict[str, str]:
+        """{input name: local gradient string}, for `n` inputs under the tie rule `tie`."""
+        return self.d(n, tie) if callable(self.d) else self.d
+
+    @cached_property
+    def local(self) -> Callable:
+        """local(m, out, *inputs, p) -> tuple of d out / d input_i: `code`, or `d` compiled."""
+        return self.code or _compile_local(self)
+
+
+def _compile_local(row: Gate) -> Callable:
+    """The row's `d` strings as one function of (m, out, *inputs, p), compiled once. Constant
+    and bare-name gradients (add, mul, exp's `out`, ...) skip the closures entirely."""
+    from .expr import compile_text
+
+    slots = ("out", *row.inputs, "p")
+    parts = [compile_text(row.d[name], slots) for name in row.inputs]
+    kinds = [kind for _, kind, _ in parts]
+    what = [payload for _, _, payload in parts]
+    if len(parts) == 1:
+        (f, kind, c), (k,) = parts[0], what
+        if kind == "const":
+            return lambda m, o, x, p=None: (c,)
+        if kind == "slot":
+            return [lambda m, o, x, p=None: (o,), lambda m, o, x, p=None: (x,), lambda m, o, x, p=None: (p,)][
+                k
+            ]
+        return lambda m, o, x, p=None: (f(m, (o, x, p)),)
+    if kinds == ["const", "const"]:
+        consts = tuple(what)
+        return lambda m, o, x, y, p=None: consts
+    if kinds == ["slot", "slot"] and what == [2, 1]:
+        return lambda m, o, x, y, p=None: (y, x)  # the swapper
+    f0, f1 = (f for f, _, _ in parts)
+
+    def local(m, o, x, y, p=None):
+        v = (o, x, y, p)
+        return f0(m, v), f1(m, v)
+
+    return local
 
 
 def _sigmoid(m, x):
@@ -140,7 +228,27 @@ def _softplus(m, x):
     return m.maximum(x, 0.0) + m.log1p(m.exp(-m.abs(x)))
 
 
+def _router_d(name: str):
+    """max/min's local gradients as strings, per arity and tie rule, written with `step`:
+    input k is a winner when out - xk is not > 0 (max), so its indicator is 1 - step(out - xk);
+    `split` divides by the number of winners, `first` keeps the first, `both` keeps all."""
+
+    def d(n: int, tie: str = "split") -> dict[str, str]:
+        gap = (lambda k: f"out - x{k}") if name == "max" else (lambda k: f"x{k} - out")
+        hit = [f"(1 - step({gap(k)}))" for k in range(1, n + 1)]
+        if tie == "both":
+            texts = hit
+        elif tie == "first":
+            texts = [" * ".join([hit[k], *(f"step({gap(j)})" for j in range(1, k + 1))]) for k in range(n)]
+        else:
+            texts = [f"{h} / ({' + '.join(hit)})" for h in hit]
+        return {f"x{k + 1}": t for k, t in enumerate(texts)}
+
+    return d
+
+
 def _max_local(m, out, *xs, p=None, tie="split"):
+    # the same numbers as _router_d's strings (tests/test_gates.py), in one pass for any arity
     hits = [m.equal(x, out) for x in xs]
     if tie == "both":
         return tuple(hits)
@@ -167,11 +275,16 @@ def _tie_kink(name):
 
 
 def _pow_local(m, out, a, b, p=None):
-    # d/da a^b = b a^(b-1) (0 when b = 0, even at a = 0)
+    # d's strings, with their limits at the edges: d/da is 0 when b = 0 (even at a = 0, where
+    # b * a^(b-1) is 0 * inf); d/db = a^b ln a is 0 at a = 0 when b > 0 (not 0 * -inf)
     da = m.where(b == 0, 0.0, b * m.pow(a, b - 1))
-    # d/db a^b = a^b ln a, for a > 0; its limit at a = 0 is 0 when b > 0; undefined for a < 0
     db = m.where(a > 0, out * m.log(m.where(a > 0, a, 1.0)), m.where(a == 0, m.where(b > 0, 0.0, NAN), NAN))
     return da, db
+
+
+def _powc_local(m, out, x, p):
+    # d's string p*x^(p - 1), and 0 for p = 0 even at x = 0 (where it is 0 * inf)
+    return (0.0 * x if p == 0 else p * m.pow(x, p - 1),)
 
 
 def _expand_add(b, x, y, p=None):
@@ -200,152 +313,100 @@ def _expand_pow(b, x, y, p=None):
     return b.gate("exp", b.gate("mul", y, b.gate("log", x)))
 
 
-def _powc_text(x, p):
-    # d/dx x^c = c x^(c-1): the lecture writes (2 * xpy) for c = 2
-    if p == 1:
-        return "1"
-    if p == 2:
-        return f"(2 * {x})"
-    return f"({_fmt(p)} * {x}^{_fmt(p - 1)})"
-
-
-def _pow_text(x, y):
-    # a number for the exponent (x^2 with the constant 2) reads as the lecture's (2 * xpy)
-    if re.fullmatch(r"-?\d+(\.\d*)?(e[-+]?\d+)?", y):
-        return _powc_text(x, float(y))
-    return f"{y} * {x}^({y} - 1)"
-
-
-def _fmt(p):
-    """A gate parameter as the picture writes it: 2.0 -> 2, 0.5 -> 0.5."""
+def number_text(p: float) -> str:
+    """A number as bp writes it in formulas and symbols: 2.0 -> 2, 0.5 -> 0.5, shortest repr."""
     return repr(int(p)) if p == int(p) and abs(p) < 1e15 else repr(p)
 
 
+X, XY = ("x",), ("x", "y")
 _ROWS = [
     # -- the lecture's primitive gates ------------------------------------------------------
     Gate(
         "add",
         "+",
-        2,
+        XY,
         forward=lambda m, x, y, p=None: x + y,
-        local=lambda m, o, x, y, p=None: (1.0, 1.0),
+        d={"x": "1", "y": "1"},
         pattern="distributor",
-        label="distributor: passes the gradient to both inputs",
         expand=_expand_add,
         formula="{0} + {1}",
-        local_text=lambda o, x, y, p=None: ("1", "1"),
     ),
     Gate(
         "mul",
         "*",
-        2,
+        XY,
         forward=lambda m, x, y, p=None: x * y,
-        local=lambda m, o, x, y, p=None: (y, x),
+        d={"x": "y", "y": "x"},
         pattern="swapper",
-        label="swapper: each input gets the other input times the gradient",
         expand=_expand_mul,
         formula="{0} * {1}",
-        local_text=lambda o, x, y, p=None: (y, x),
     ),
     Gate(
         "scale",
         "*a",
-        1,
+        X,
         forward=lambda m, x, p: p * x,
-        local=lambda m, o, x, p: (p,),
-        label="scale by a",
-        formula=lambda n, p: f"{_fmt(p)} * {n[0]}",
-        local_text=lambda o, x, p: (_fmt(p),),
+        d={"x": "p"},
+        formula=lambda n, p: f"{number_text(p)} * {n[0]}",
     ),
     Gate(
         "shift",
         "+c",
-        1,
+        X,
         forward=lambda m, x, p: x + p,
-        local=lambda m, o, x, p: (1.0,),
+        d={"x": "1"},
         pattern="distributor",
-        label="distributor: passes the gradient through",
-        formula=lambda n, p: f"{n[0]} {'+' if p >= 0 else '-'} {_fmt(abs(p))}",
-        local_text=lambda o, x, p: ("1",),
+        formula=lambda n, p: f"{n[0]} {'+' if p >= 0 else '-'} {number_text(abs(p))}",
     ),
-    Gate(
-        "recip",
-        "1/x",
-        1,
-        forward=lambda m, x, p=None: m.div(1.0, x),
-        local=lambda m, o, x, p=None: (-o * o,),
-        label="×(−1/x²)",
-        formula="1/{0}",
-        local_text=lambda o, x, p=None: (f"(-1/{x}^2)",),
-    ),
+    Gate("recip", "1/x", X, forward=lambda m, x, p=None: m.div(1.0, x), d={"x": "-1/x^2"}, formula="1/{0}"),
     Gate(
         "id",
         "id",
-        1,
+        X,
         forward=lambda m, x, p=None: x,
-        local=lambda m, o, x, p=None: (1.0,),
+        d={"x": "1"},
         label="identity (q = x): passes the gradient through",
         formula="{0}",
-        local_text=lambda o, x, p=None: ("1",),
     ),
-    Gate(
-        "exp",
-        "exp",
-        1,
-        forward=lambda m, x, p=None: m.exp(x),
-        local=lambda m, o, x, p=None: (o,),
-        label="×e^x",
-        formula="exp({0})",
-        local_text=lambda o, x, p=None: (f"exp({x})",),
-    ),
-    Gate(
-        "log",
-        "log",
-        1,
-        forward=lambda m, x, p=None: m.log(x),
-        local=lambda m, o, x, p=None: (m.div(1.0, x),),
-        label="×1/x",
-        formula="log({0})",
-        local_text=lambda o, x, p=None: (f"(1/{x})",),
-    ),
+    Gate("exp", "exp", X, forward=lambda m, x, p=None: m.exp(x), d={"x": "out"}, formula="exp({0})"),
+    Gate("log", "log", X, forward=lambda m, x, p=None: m.log(x), d={"x": "1/x"}, formula="log({0})"),
     Gate(
         "powc",
         "^c",
-        1,
+        X,
         forward=lambda m, x, p: m.pow(x, p),
-        local=lambda m, o, x, p: (0.0 * x if p == 0 else p * m.pow(x, p - 1),),
-        label="×c·x^(c−1)",
+        d={"x": "p*x^(p - 1)"},
+        code=_powc_local,
         formula="{0}^{p}",
-        local_text=lambda o, x, p: (_powc_text(x, p),),
     ),
     Gate(
         "max",
         "max",
-        0,
+        (),
         forward=lambda m, *xs, p=None: _fold(m.maximum, xs),
-        local=_max_local,
+        d=_router_d("max"),
+        code=_max_local,
         pattern="router",
-        label="router: the gradient goes to the largest input",
         kink=_tie_kink("max"),
         formula="max({all})",
     ),
     Gate(
         "min",
         "min",
-        0,
+        (),
         forward=lambda m, *xs, p=None: _fold(m.minimum, xs),
-        local=_max_local,
+        d=_router_d("min"),
+        code=_max_local,
         pattern="router",
-        label="router: the gradient goes to the smallest input",
         kink=_tie_kink("min"),
         formula="min({all})",
     ),
     Gate(
         "relu",
         "relu",
-        1,
+        X,
         forward=lambda m, x, p=None: m.where(x > 0, x, 0.0),
-        local=lambda m, o, x, p=None: (m.where(x > 0, 1.0, 0.0),),
+        d={"x": "step(x)"},
         label="gate: passes the gradient where x > 0",
         kink=lambda x: "is at its kink x = 0; using relu'(0) = 0" if x == 0 else None,
         formula="relu({0})",
@@ -353,116 +414,95 @@ _ROWS = [
     Gate(
         "abs",
         "abs",
-        1,
+        X,
         forward=lambda m, x, p=None: m.abs(x),
-        local=lambda m, o, x, p=None: (m.sign(x),),
-        label="×sign(x)",
+        d={"x": "sign(x)"},
         kink=lambda x: "is at its kink x = 0; using abs'(0) = 0" if x == 0 else None,
         formula="abs({0})",
-        local_text=lambda o, x, p=None: (f"sign({x})",),
     ),
+    Gate("sin", "sin", X, forward=lambda m, x, p=None: m.sin(x), d={"x": "cos(x)"}, formula="sin({0})"),
+    Gate("cos", "cos", X, forward=lambda m, x, p=None: m.cos(x), d={"x": "-sin(x)"}, formula="cos({0})"),
+    # sign and step are flat (gradient 0); bp diff writes relu', abs', max' and min' with them
+    Gate("sign", "sign", X, forward=lambda m, x, p=None: m.sign(x), d={"x": "0"}, formula="sign({0})"),
     Gate(
-        "sin",
-        "sin",
-        1,
-        forward=lambda m, x, p=None: m.sin(x),
-        local=lambda m, o, x, p=None: (m.cos(x),),
-        label="×cos x",
-        formula="sin({0})",
-        local_text=lambda o, x, p=None: (f"cos({x})",),
-    ),
-    Gate(
-        "cos",
-        "cos",
-        1,
-        forward=lambda m, x, p=None: m.cos(x),
-        local=lambda m, o, x, p=None: (-m.sin(x),),
-        label="×(−sin x)",
-        formula="cos({0})",
-        local_text=lambda o, x, p=None: (f"(-sin({x}))",),
+        "step",
+        "step",
+        X,
+        forward=lambda m, x, p=None: m.where(x > 0, 1.0, 0.0),
+        d={"x": "0"},
+        formula="step({0})",
     ),
     # -- composite gates: --expand rewrites them into the primitives above --------------------
     Gate(
         "sub",
         "-",
-        2,
+        XY,
         forward=lambda m, x, y, p=None: x - y,
-        local=lambda m, o, x, y, p=None: (1.0, -1.0),
+        d={"x": "1", "y": "-1"},
         label="distributor with a sign flip: +g to the left, −g to the right",
         expand=lambda b, x, y, p=None: b.gate("add", x, b.gate("scale", y, param=-1.0)),
         primitive=False,
         formula="{0} - {1}",
-        local_text=lambda o, x, y, p=None: ("1", "(-1)"),
     ),
     Gate(
         "neg",
         "-",
-        1,
+        X,
         forward=lambda m, x, p=None: -x,
-        local=lambda m, o, x, p=None: (-1.0,),
-        label="scale by −1",
+        d={"x": "-1"},
         expand=lambda b, x, p=None: b.gate("scale", x, param=-1.0),
         primitive=False,
         formula="-{0}",
-        local_text=lambda o, x, p=None: ("(-1)",),
     ),
     Gate(
         "div",
         "/",
-        2,
+        XY,
         forward=lambda m, x, y, p=None: m.div(x, y),
-        local=lambda m, o, x, y, p=None: (m.div(1.0, y), -m.div(o, y)),
-        label="×1/y to the top, ×(−x/y²) to the bottom",
+        d={"x": "1/y", "y": "-x/y^2"},
         expand=lambda b, x, y, p=None: b.gate("mul", x, b.gate("recip", y)),
         primitive=False,
         formula="{0} / {1}",
-        local_text=lambda o, x, y, p=None: (f"(1/{y})", f"(-{x}/{y}^2)"),
     ),
     Gate(
         "pow",
         "^",
-        2,
+        XY,
         forward=lambda m, x, y, p=None: m.pow(x, y),
-        local=_pow_local,
-        label="×b·a^(b−1) to the base, ×a^b·ln a to the exponent",
+        d={"x": "y*x^(y - 1)", "y": "out*log(x)"},
+        code=_pow_local,
         expand=_expand_pow,
         primitive=False,
         formula="{0}^{1}",
-        local_text=lambda o, x, y, p=None: (_pow_text(x, y), f"{o} * log({x})"),
     ),
     Gate(
         "sqrt",
         "sqrt",
-        1,
+        X,
         forward=lambda m, x, p=None: m.sqrt(x),
-        local=lambda m, o, x, p=None: (m.div(0.5, o),),
-        label="×1/(2√x)",
+        d={"x": "1/(2*out)"},
         expand=lambda b, x, p=None: b.gate("powc", x, param=0.5),
         primitive=False,
         formula="sqrt({0})",
-        local_text=lambda o, x, p=None: (f"(1/(2 * {o}))",),
     ),
     Gate(
         "sigmoid",
         "σ",
-        1,
+        X,
         forward=lambda m, x, p=None: _sigmoid(m, x),
-        local=lambda m, o, x, p=None: ((1 - o) * o,),
-        label="×σ(1−σ)",
+        d={"x": "(1 - out)*out"},
         expand=lambda b, x, p=None: b.gate(
             "recip", b.gate("shift", b.gate("exp", b.gate("scale", x, param=-1.0)), param=1.0)
         ),
         primitive=False,
         formula="σ({0})",
-        local_text=lambda o, x, p=None: (f"(1 - {o}) * {o}",),
     ),
     Gate(
         "tanh",
         "tanh",
-        1,
+        X,
         forward=lambda m, x, p=None: m.tanh(x),
-        local=lambda m, o, x, p=None: (1 - o * o,),
-        label="×(1−tanh²)",
+        d={"x": "1 - out^2"},
         expand=lambda b, x, p=None: b.gate(
             "shift",
             b.gate(
@@ -474,31 +514,56 @@ _ROWS = [
         ),
         primitive=False,
         formula="tanh({0})",
-        local_text=lambda o, x, p=None: (f"(1 - {o}^2)",),
     ),
     Gate(
         "softplus",
         "softplus",
-        1,
+        X,
         forward=lambda m, x, p=None: _softplus(m, x),
-        local=lambda m, o, x, p=None: (_sigmoid(m, x),),
-        label="×σ(x)",
+        d={"x": "sigmoid(x)"},
         expand=lambda b, x, p=None: b.gate("log", b.gate("shift", b.gate("exp", x), param=1.0)),
         primitive=False,
         formula="softplus({0})",
-        local_text=lambda o, x, p=None: (f"σ({x})",),
     ),
     Gate(
         "tan",
         "tan",
-        1,
+        X,
         forward=lambda m, x, p=None: m.tan(x),
-        local=lambda m, o, x, p=None: (1 + o * o,),
-        label="×(1+tan²)",
+        d={"x": "1 + out^2"},
         expand=lambda b, x, p=None: b.gate("mul", b.gate("sin", x), b.gate("recip", b.gate("cos", x))),
         primitive=False,
         formula="tan({0})",
-        local_text=lambda o, x, p=None: (f"(1 + {o}^2)",),
+    ),
+    Gate(
+        "cosh",
+        "cosh",
+        X,
+        forward=lambda m, x, p=None: m.cosh(x),
+        d={"x": "sinh(x)"},
+        expand=lambda b, x, p=None: b.gate(
+            "scale", b.gate("add", b.gate("exp", x), b.gate("exp", b.gate("scale", x, param=-1.0))), param=0.5
+        ),
+        primitive=False,
+        formula="cosh({0})",
+    ),
+    Gate(
+        "sinh",
+        "sinh",
+        X,
+        forward=lambda m, x, p=None: m.sinh(x),
+        d={"x": "cosh(x)"},
+        expand=lambda b, x, p=None: b.gate(
+            "scale",
+            b.gate(
+                "add",
+                b.gate("exp", x),
+                b.gate("scale", b.gate("exp", b.gate("scale", x, param=-1.0)), param=-1.0),
+            ),
+            param=0.5,
+        ),
+        primitive=False,
+        formula="sinh({0})",
     ),
 ]
 
@@ -532,6 +597,10 @@ FUNCTIONS: dict[str, str] = {
     "tan": "tan",
     "softplus": "softplus",
     "pow": "pow",
+    "cosh": "cosh",
+    "sinh": "sinh",
+    "sign": "sign",
+    "step": "step",
 }
 
 #: named constants; they cannot be bound as variables
@@ -541,11 +610,11 @@ CONSTANTS: dict[str, float] = {"pi": math.pi, "π": math.pi, "e": math.e}
 def symbol(op: str, param: float | None = None) -> str:
     """The picture's symbol for a gate: `+`, `*-1`, `+1`, `^2`, `σ` ..."""
     if op == "scale":
-        return f"*{_fmt(param)}"
+        return f"*{number_text(param)}"
     if op == "shift":
-        return f"+{_fmt(param)}" if param >= 0 else f"-{_fmt(-param)}"
+        return f"+{number_text(param)}" if param >= 0 else f"-{number_text(-param)}"
     if op == "powc":
-        return f"^{_fmt(param)}"
+        return f"^{number_text(param)}"
     return GATES[op].symbol
 
 
@@ -555,17 +624,8 @@ def formula(op: str, names: list[str], param: float | None = None) -> str:
     if callable(row.formula):
         return row.formula(names, param)
     template = row.formula or row.symbol + "({all})"
-    p = _fmt(param) if param is not None else ""
+    p = number_text(param) if param is not None else ""
     return template.format(*names, p=p, all=", ".join(names))
-
-
-def local_formulas(op: str, out: str, names: list[str], param: float | None = None) -> tuple:
-    """The local gradient of each input as text over `out` and the inputs' names (or numbers);
-    None for an input whose local gradient is best shown as its number (max, min, relu)."""
-    row = GATES[op]
-    if row.local_text is None:
-        return (None,) * len(names)
-    return row.local_text(out, *names, p=param)
 
 
 class NumpyMath:
@@ -578,6 +638,7 @@ class NumpyMath:
         self.np = np
         self.exp, self.log, self.log1p, self.sqrt = np.exp, np.log, np.log1p, np.sqrt
         self.abs, self.tanh, self.sin, self.cos, self.tan = np.abs, np.tanh, np.sin, np.cos, np.tan
+        self.cosh, self.sinh = np.cosh, np.sinh
         self.sign, self.maximum, self.minimum = np.sign, np.maximum, np.minimum
         self.div, self.pow, self.where = np.divide, np.power, np.where
 
@@ -586,8 +647,141 @@ class NumpyMath:
 
 
 # -- array gates: dot, @, reductions, transpose, softmax, logsumexp, indexing ------------------
-# (their rows live in array_gates.py; every scalar row above also works elementwise on arrays)
-from .array_gates import ARRAY_FUNCTIONS, ARRAY_ROWS  # noqa: E402
+# Every scalar row above also works elementwise on arrays (arrays.py). These rows' backward pass
+# is a vector-Jacobian product: `vjp` writes each input's product once, in CS231n's vectorised
+# form over the input names, `out`, `p` and `up` (for matrices and whole-array reductions); `code`
+# gives its numbers for every rank and axis (tests/test_array_gates.py checks it against the
+# strings) and `shape` checks the inputs' shapes before any arithmetic. NumPy is loaded on the
+# first use of an array gate, never by a scalar expression.
+from . import array_gates as _A  # noqa: E402
 
-GATES.update({g.op: g for g in ARRAY_ROWS})
-FUNCTIONS.update(ARRAY_FUNCTIONS)
+_ARRAY_ROWS = [
+    Gate(
+        "matmul",
+        "@",
+        ("A", "B"),
+        forward=lambda m, a, b, p=None: _A.np.matmul(a, b),
+        vjp={"A": "up @ transpose(B)", "B": "transpose(A) @ up"},
+        code=_A.matmul_vjp,
+        shape=_A.matmul_shape,
+        pattern="swapper",
+        label="swapper with transposes: dA = up @ transpose(B), dB = transpose(A) @ up",
+        formula="{0} @ {1}",
+    ),
+    Gate(
+        "dot",
+        "dot",
+        ("a", "b"),
+        forward=lambda m, a, b, p=None: _A.np.dot(a, b),
+        vjp={"a": "up * b", "b": "up * a"},
+        code=_A.dot_vjp,
+        shape=_A.dot_shape,
+        pattern="swapper",
+        label="swapper: each input gets the other times the gradient",
+        formula="dot({0}, {1})",
+    ),
+    Gate(
+        "sum",
+        "sum",
+        ("a",),
+        forward=_A.sum_forward,
+        vjp={"a": "up"},  # copied to every entry (along the axis, with one)
+        code=_A.sum_vjp,
+        shape=_A.reduce_shape,
+        pattern="distributor",
+        label="distributor: every entry gets the gradient",
+        formula=_A.axis_formula("sum"),
+    ),
+    Gate(
+        "mean",
+        "mean",
+        ("a",),
+        forward=_A.mean_forward,
+        vjp={"a": "up / size(a)"},
+        code=_A.mean_vjp,
+        shape=_A.reduce_shape,
+        pattern="distributor",
+        label="distributor: every entry gets the gradient / count",
+        formula=_A.axis_formula("mean"),
+    ),
+    Gate(
+        "amax",
+        "max",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.max(a),
+        vjp={"a": "up * (1 - step(out - a)) / sum(1 - step(out - a))"},  # split among tied entries
+        code=_A.extreme_vjp,
+        shape=_A.extreme_shape,
+        pattern="router",
+        label="router: the gradient goes to the largest entry",
+        formula="max({0})",
+    ),
+    Gate(
+        "amin",
+        "min",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.min(a),
+        vjp={"a": "up * (1 - step(a - out)) / sum(1 - step(a - out))"},
+        code=_A.extreme_vjp,
+        shape=_A.extreme_shape,
+        pattern="router",
+        label="router: the gradient goes to the smallest entry",
+        formula="min({0})",
+    ),
+    Gate(
+        "transpose",
+        "ᵀ",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.transpose(a),
+        vjp={"a": "transpose(up)"},  # no code: the engine compiles the string
+        shape=_A.transpose_shape,
+        label="transposes the gradient back",
+        formula="transpose({0})",
+    ),
+    Gate(
+        "softmax",
+        "softmax",
+        ("a",),
+        forward=lambda m, a, p=None: _A.softmax(a),
+        vjp={"a": "out * (up - sum(up * out))"},  # per row of a matrix
+        code=_A.softmax_vjp,
+        shape=_A.vector_shape("softmax"),
+        label="×(diag(s) − s sᵀ) along the last axis",
+        formula="softmax({0})",
+    ),
+    Gate(
+        "logsumexp",
+        "logsumexp",
+        ("a",),
+        forward=lambda m, a, p=None: _A.logsumexp(a),
+        vjp={"a": "up * softmax(a)"},  # per row of a matrix
+        code=_A.logsumexp_vjp,
+        shape=_A.vector_shape("logsumexp"),
+        label="×softmax along the last axis",
+        formula="logsumexp({0})",
+    ),
+    Gate(
+        "size",
+        "size",
+        ("a",),
+        forward=lambda m, a, p=None: float(_A.np.size(a)),
+        vjp={"a": "0"},
+        code=_A.no_gradient,
+        shape=_A.size_shape,
+        label="a count: no gradient",
+        formula="size({0})",
+    ),
+    Gate(
+        "index",
+        "[]",
+        (),  # the array, then one or more indices
+        forward=_A.index_forward,
+        code=_A.index_vjp,  # a scatter: up into the picked entries, 0 elsewhere (no bp string)
+        shape=_A.index_shape,
+        pattern="router",
+        label="router: the gradient goes to the picked entries",
+        formula=lambda n, p: f"{n[0]}[{', '.join(n[1:])}]",
+    ),
+]
+GATES.update({g.op: g for g in _ARRAY_ROWS})
+FUNCTIONS.update(_A.ARRAY_FUNCTIONS)

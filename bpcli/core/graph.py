@@ -8,7 +8,7 @@ walking them downwards is a backward pass: no recursion anywhere.
 
 from __future__ import annotations
 
-from .gates import GATES, SCALAR
+from .gates import GATES, SCALAR, number_text
 
 
 class Graph:
@@ -80,7 +80,7 @@ class Graph:
         if op == "var":
             return self.params[node]
         if op == "const":
-            return _num(self.params[node])
+            return number_text(self.params[node])
         from .gates import symbol
 
         return symbol(op, self.params[node])
@@ -93,10 +93,6 @@ class Graph:
         line, col = pos
         multi = "\n" in self.source.strip("\n")
         return f" at line {line}, column {col}" if multi else f" at column {col}"
-
-
-def _num(v: float) -> str:
-    return repr(int(v)) if v == int(v) and abs(v) < 1e15 else repr(v)
 
 
 class _Expander:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ..core.engine import Result
+from ..core.expr import generic_local_text, vjp_text
 from ..core.gates import GATES
 from ..core.graph import Graph
 
@@ -116,22 +117,33 @@ def stretched(result: Result, gate: int, k: int) -> bool:
     """Broadcasting stretched input k of an elementwise gate to the gate's shape, so the
     gradient sent down that wire is summed back over the stretched axes."""
     g = result.graph
-    if getattr(GATES[g.ops[gate]], "vjp", None) is not None:
+    if GATES[g.ops[gate]].shape is not None:  # an array gate: its product has the input's shape
         return False
     return getattr(result.values[gate], "shape", ()) != getattr(result.values[g.args[gate][k]], "shape", ())
+
+
+def vjp_texts(result: Result, names: list[str], gate: int) -> tuple:
+    """An array gate's product for each input wire, over the wires' names (CS231n's
+    `dW = transpose(X) @ dS`); in words where the gate table has no string (indexing), and
+    "no gradient" for an index's labels."""
+    g = result.graph
+    op, args = g.ops[gate], g.args[gate]
+    up = f"d{names[gate]}"
+    texts = list(vjp_text(op, [names[a] for a in args], names[gate], up, g.params[gate]))
+    for k in range(len(args)):
+        if result.contribs[gate] is not None and result.contribs[gate][k] is None:
+            texts[k] = "no gradient (an index)" if op == "index" else "no gradient"
+        elif texts[k] is None:
+            texts[k] = f"{up} into the picked entries, 0 elsewhere"
+    return tuple(texts)
 
 
 def wire_local(result: Result, names: list[str], gate: int, k: int) -> str:
     """What the picture writes for the local gradient on wire k into `gate`: the number (or a
     small array); an array gate's vector-Jacobian product as a formula (`dS @ transpose(W)`);
     "sums back" where broadcasting stretched the input."""
-    g = result.graph
-    row = GATES[g.ops[gate]]
-    vjps = getattr(row, "vjp_text", ())
-    if vjps:
-        if result.contribs[gate][k] is None:
-            return "none (an index)"
-        return vjps[k].format(*[names[a] for a in g.args[gate]], up=f"d{names[gate]}", out=names[gate])
+    if GATES[result.graph.ops[gate]].shape is not None:
+        return vjp_texts(result, names, gate)[k]
     text = fmt_cell(result.locals[gate][k])
     return f"{text}, sums back" if stretched(result, gate, k) else text
 
@@ -160,3 +172,16 @@ def uses(result: Result) -> list[list[tuple[int, int]]]:
         for k, a in enumerate(args):
             out[a].append((i, k))
     return out
+
+
+def gate_note(op: str, param: float | None = None, n: int = 1) -> str:
+    """A gate's note for pictures: its pattern (`distributor`, `swapper`, `router`), its label,
+    or its local gradient from the gate table over generic names: `×(1 - σ(x)) * σ(x)`."""
+    row = GATES[op]
+    if row.pattern or row.label:
+        return row.pattern or row.label
+    texts = generic_local_text(op, param, n)
+    if len(texts) == 1:
+        return f"×{texts[0]}"
+    names = row.input_names(n)
+    return "; ".join(f"{name}: ×{t}" for name, t in zip(names, texts, strict=True))

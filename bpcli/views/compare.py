@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core.engine import Result
-from ..core.gates import GATES, local_formulas
+from ..core.expr import local_text
+from ..core.gates import GATES
 from .common import fmt, node_names, term
 from .picture import GRAD, LEGEND, MAX_GATES, VALUE, Picture
 
@@ -30,13 +31,12 @@ def composite_lines(merged: Result) -> list[Text]:
         if GATES[op].primitive or merged.contribs[i] is None:
             continue
         args = g.args[i]
-        texts = local_formulas(
-            op, term(merged.values[i]), [term(merged.values[a]) for a in args], g.params[i]
-        )
+        router = GATES[op].pattern == "router"
+        texts = local_text(op, [term(merged.values[a]) for a in args], term(merged.values[i]), g.params[i])
         for k, a in enumerate(args):
             if g.ops[a] == "const":
                 continue
-            local = texts[k] if texts[k] is not None else term(merged.locals[i][k])
+            local = term(merged.locals[i][k]) if router else texts[k]
             line = Text(f"  {g.label(i)} {names[i]}", style="bold").append(f", into {names[a]}: ")
             line.append(f"{local} * {term(merged.grads[i])} = ").append(
                 fmt(merged.contribs[i][k]), style=GRAD

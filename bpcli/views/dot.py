@@ -11,8 +11,7 @@ import subprocess
 
 from ..core.engine import Result
 from ..core.errors import OutputError, UsageError
-from ..core.gates import GATES
-from .common import carries_gradient, fmt, node_names
+from .common import carries_gradient, fmt, gate_note, node_names
 
 GREEN, RED = "#1a7f37", "#cf222e"
 IMAGE_TYPES = ("svg", "png", "pdf")
@@ -52,8 +51,7 @@ def dot(result: Result) -> str:
         elif op == "const":
             out.append(f'  n{i} [shape=plaintext, fontcolor=gray40, label="{_esc(names[i])}"];')
         else:
-            row = GATES[op]
-            note = row.pattern or row.label
+            note = gate_note(op, g.params[i], len(g.args[i]))
             label = (
                 f'<B>{_esc(g.label(i))}</B><BR/><FONT POINT-SIZE="8">{_esc(names[i])}: {_esc(note)}</FONT>'
             )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
+from ..core.gates import number_text, symbol
 from . import num, short
+from .latex import latex_name, latex_number
 
 HEAD_STEPS = 100  #: adjoint steps shown before eliding the middle of a long chain
 TAIL_STEPS = 20
@@ -128,8 +130,6 @@ def lines(e) -> list[str]:
 def _legend(e, latex: bool = False):
     """(node, definition or None, on a path?) for every gate the paths mention, inputs first. A gate
     off the paths is defined only when its own inputs have names (else just its value)."""
-    from ..tools.explain import gate_text
-
     g = e.result.graph
     on = set(e.gates)
     out = []
@@ -158,8 +158,6 @@ def print_explanation(e, file=None) -> None:
 
 
 def _lnum(v: float) -> str:
-    from ..tools.explain import latex_number
-
     return latex_number(short(v))
 
 
@@ -168,8 +166,6 @@ def _lparen(v: float) -> str:
 
 
 def _ld(e, top: str, bottom: int, gate: int | None = None, slot: int | None = None) -> str:
-    from ..tools.explain import latex_name
-
     frac = f"\\frac{{\\partial {latex_name(top)}}}{{\\partial {latex_name(e.names[bottom])}}}"
     if gate is not None and e.repeated(gate, slot):
         frac += f"\\Big|_{{\\text{{input {slot + 1}}}}}"
@@ -178,7 +174,7 @@ def _ld(e, top: str, bottom: int, gate: int | None = None, slot: int | None = No
 
 def latex(e) -> str:
     """The explanation as a LaTeX `align*` block (amsmath), ready for a write-up."""
-    from ..tools.explain import count_text, latex_name
+    from ..tools.explain import count_text
 
     g = e.result.graph
     f = latex_name(e.out_name)
@@ -295,3 +291,47 @@ def as_json(e) -> str:
         ],
     }
     return json.dumps(obj, ensure_ascii=False) + "\n"
+
+
+def gate_text(g, node: int, names: dict[int, str], latex: bool = False) -> str:
+    """A gate written with its inputs' names: `x * y`, `σ(y)`, `max(z, w)`, `q^2`."""
+    op, p = g.ops[node], g.params[node]
+    xs = [names.get(a, g.label(a)) for a in g.args[node]]
+    if latex:
+        xs = [latex_name(x) for x in xs]
+    infix = {"add": "+", "sub": "-", "mul": r"\cdot" if latex else "*", "div": "/", "pow": "^"}
+    if op in infix:
+        left, right = xs
+        if op == "pow":
+            return f"{left}^{{{right}}}" if latex else f"{left}^{right}"
+        return f"{left} {infix[op]} {right}"
+    if op == "neg":
+        return f"-{xs[0]}"
+    if op == "scale":
+        return f"{number_text(p)} {infix['mul']} {xs[0]}"
+    if op == "shift":
+        return f"{xs[0]} + {number_text(p)}" if p >= 0 else f"{xs[0]} - {number_text(-p)}"
+    if op == "powc":
+        return f"{xs[0]}^{{{number_text(p)}}}" if latex else f"{xs[0]}^{number_text(p)}"
+    if op == "recip":
+        return f"\\frac{{1}}{{{xs[0]}}}" if latex else f"1/{xs[0]}"
+    fn = symbol(op, p)
+    if latex:
+        fn = _LATEX_FN.get(op, rf"\operatorname{{{fn}}}")
+        if op == "sqrt":
+            return f"\\sqrt{{{xs[0]}}}"
+        return f"{fn}\\left({', '.join(xs)}\\right)"
+    return f"{fn}({', '.join(xs)})"
+
+
+_LATEX_FN = {
+    "exp": r"\exp",
+    "log": r"\log",
+    "sigmoid": r"\sigma",
+    "tanh": r"\tanh",
+    "sin": r"\sin",
+    "cos": r"\cos",
+    "tan": r"\tan",
+    "max": r"\max",
+    "min": r"\min",
+}

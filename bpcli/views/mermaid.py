@@ -5,8 +5,7 @@ gates as circles with their symbol and pattern; on each wire the forward value a
 from __future__ import annotations
 
 from ..core.engine import Result
-from ..core.gates import GATES
-from .common import carries_gradient, fmt, node_names
+from .common import carries_gradient, fmt, gate_note, node_names
 
 
 def _q(s: str) -> str:
@@ -28,8 +27,7 @@ def mermaid(result: Result) -> str:
         elif op == "const":
             out.append(f'  n{i}["{_q(names[i])}"]:::const')
         else:
-            row = GATES[op]
-            note = row.pattern or row.label
+            note = gate_note(op, g.params[i], len(g.args[i]))
             out.append(f'  n{i}(("{_q(g.label(i))}<br/>{_q(names[i])}: {_q(note)}")):::gate')
     for i, args in enumerate(g.args):
         for k, a in enumerate(args):

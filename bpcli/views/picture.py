@@ -16,7 +16,17 @@ from rich.text import Text
 
 from ..core.engine import Result
 from ..core.gates import GATES
-from .common import carries_gradient, fmt, fmt_cell, is_array, node_names, shape_text, uses, wire_local
+from .common import (
+    carries_gradient,
+    fmt,
+    fmt_cell,
+    gate_note,
+    is_array,
+    node_names,
+    shape_text,
+    uses,
+    wire_local,
+)
 
 #: past this many gates the picture is the summary and the inputs table (see --max-gates)
 MAX_GATES = 300
@@ -29,10 +39,9 @@ LEGEND = (
 _MAX_FORK_TERMS = 8  # a fork's sum lists this many contributions, then "+ ... (N more)"
 
 
-def pattern_text(op: str) -> str:
-    """A gate's pattern (`distributor`, `swapper`, `router`) or its short label (`×e^x`)."""
-    row = GATES[op]
-    return row.pattern or row.label
+def pattern_text(op: str, param: float | None = None, n: int = 1) -> str:
+    """A gate's pattern (`distributor`, `swapper`, `router`), label or local gradient (`×exp(x)`)."""
+    return gate_note(op, param, n)
 
 
 class Picture:
@@ -164,7 +173,9 @@ def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
                 continue
             label.append(g.label(node), style="bold")
             label.append(f"  {names[node]}", style=DIM)
-            pattern = Text(pattern_text(op), style="bold" if GATES[op].pattern else "")
+            pattern = Text(
+                pattern_text(op, g.params[node], len(g.args[node])), style="bold" if GATES[op].pattern else ""
+            )
             if fork:
                 pattern.append("; ").append_text(note)
             add(label, node, fmt_cell(r.values[node]), grad, local, pattern)

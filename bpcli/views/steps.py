@@ -2,18 +2,19 @@
 assignments with their values (`q = x + y = 3`), then the backward pass in reverse with the
 chain rule explicit (`dq = z * df = -4`), forks accumulating with `+=`.
 
-The formulas come from the gate table (`formula`, `local_text`); the numbers from the Result.
+The formulas come from the gate table (`formula`, and each local gradient from its `d` string);
+the numbers from the Result.
 """
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
 from ..core.engine import Result
-from ..core.gates import GATES, formula, local_formulas
-from .common import carries_gradient, fmt, node_names, shape_text, uses
+from ..core.expr import local_text
+from ..core.gates import GATES, formula
+from .common import carries_gradient, fmt, node_names, shape_text, stretched, uses, vjp_texts
+from .latex import latex_formula, latex_name
 
 VALUE, GRAD, DIM = "green", "red", "dim"
 
@@ -37,18 +38,17 @@ def _steps(result: Result):
         if result.contribs[node] is None:
             continue
         args = g.args[node]
-        texts = local_formulas(g.ops[node], names[node], [names[a] for a in args], g.params[node])
-        vjps = getattr(GATES[g.ops[node]], "vjp_text", ())
+        array_gate = GATES[g.ops[node]].shape is not None
+        texts = vjp_texts(result, names, node) if array_gate else _local_texts(g, node, names, result.tie)
         for k, a in enumerate(args):
             if not carries_gradient(result, a) or result.contribs[node][k] is None:
                 continue
-            if vjps:  # an array gate: the whole vector-Jacobian product, CS231n's dW = transpose(X) @ dS
-                up = None
-                local = vjps[k].format(*[names[b] for b in args], up=f"d{names[node]}", out=names[node])
+            if array_gate:  # the whole vector-Jacobian product, CS231n's dW = transpose(X) @ dS
+                up, local = None, texts[k]
             else:
                 up = names[node]
-                local = texts[k] if texts[k] is not None else _factor(fmt(result.locals[node][k]))
-                if _stretched(result, node, a):
+                local = texts[k] if texts is not None else _factor(fmt(result.locals[node][k]))
+                if stretched(result, node, k):
                     local = f"sum back to {shape_text(result.values[a]) or 'a number'}: {local}"
             op = "+=" if seen[a] else "="
             seen[a] = True
@@ -58,10 +58,15 @@ def _steps(result: Result):
     return out
 
 
-def _stretched(result: Result, node: int, arg: int) -> bool:
-    """Broadcasting stretched this input to the gate's shape: its gradient is summed back."""
-    v, x = result.values[node], result.values[arg]
-    return getattr(v, "shape", ()) != getattr(x, "shape", ())
+def _local_texts(g, node: int, names: list[str], tie: str):
+    """Each input's local gradient as text over the wires' names (constants folded in), from the
+    gate table's strings; None for a router, whose local gradient is shown as its number."""
+    op = g.ops[node]
+    if GATES[op].pattern == "router":
+        return None
+    args = g.args[node]
+    inputs = [g.params[a] if g.ops[a] == "const" else names[a] for a in args]
+    return local_text(op, inputs, names[node], g.params[node], tie=tie)
 
 
 def _factor(s: str) -> str:
@@ -127,60 +132,6 @@ def steps_text(result: Result) -> Text:
 
 
 # -- LaTeX, for write-ups ---------------------------------------------------------------------
-_TOKEN = re.compile(r"\s*(\d+\.?\d*(?:e[-+]?\d+)?|[A-Za-z_][A-Za-z0-9_]*|σ|\S)")
-_FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "tanh": r"\tanh"}
-_FUNCS |= {"max": r"\max", "min": r"\min", "σ": r"\sigma", "sign": r"\operatorname{sign}"}
-_FUNCS |= {"relu": r"\operatorname{relu}", "abs": r"\operatorname{abs}", "sqrt": r"\operatorname{sqrt}"}
-_FUNCS |= {"softplus": r"\operatorname{softplus}"}
-
-
-def latex_name(name: str) -> str:
-    """A variable name in LaTeX math: `x`, `w_{0}`, `x_{1}`, `\\mathit{sigy}`."""
-    m = re.fullmatch(r"([A-Za-z])_?(\d+)", name)
-    if m:
-        return f"{m.group(1)}_{{{m.group(2)}}}"
-    if len(name) == 1:
-        return name
-    base, _, sub = name.partition("_")
-    base = rf"\mathit{{{base}}}" if len(base) > 1 else base
-    return f"{base}_{{\\mathit{{{sub}}}}}" if sub else base
-
-
-def latex_formula(text: str) -> str:
-    """One of the gate table's formulas (`(1 - s) * s`, `xpy^2`, `x^(y - 1)`) in LaTeX."""
-    tokens = _TOKEN.findall(text)
-    out: list[str] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok == "^":
-            # brace the exponent: a number (with its sign), a name, or a parenthesised group
-            j, depth, group = i + 1, 0, []
-            while j < len(tokens):
-                group.append(tokens[j])
-                depth += tokens[j] == "("
-                depth -= tokens[j] == ")"
-                j += 1
-                if depth == 0 and group[-1] != "-":
-                    break
-            if group[0] == "(" and group[-1] == ")":
-                group = group[1:-1]
-            out.append("^{" + latex_formula(" ".join(group)) + "}")
-            i = j
-            continue
-        if tok == "*":
-            out.append(r"\cdot")
-        elif tok in _FUNCS:
-            out.append(_FUNCS[tok])
-        elif tok[0].isalpha() or tok[0] == "_":
-            out.append(latex_name(tok))
-        else:
-            out.append(tok)
-        i += 1
-    text = " ".join(out).replace("( ", "(").replace(" )", ")").replace(r" ^{", "^{")
-    return text.replace("(- ", "(-")
-
-
 def _d(name: str) -> str:
     return rf"\frac{{\partial f}}{{\partial {latex_name(name)}}}"
 

@@ -1,0 +1,82 @@
+"""LaTeX for every view: names (`w0` -> `w_{0}`, `α` -> `\\alpha`), numbers, and bp formulas."""
+
+from __future__ import annotations
+
+import re
+
+_GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
+    "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi",
+    "π": "pi", "ρ": "rho", "σ": "sigma", "ς": "varsigma", "τ": "tau", "υ": "upsilon", "φ": "phi",
+    "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma", "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda",
+    "Ξ": "Xi", "Π": "Pi", "Σ": "Sigma", "Υ": "Upsilon", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega",
+}  # fmt: skip
+
+
+def latex_name(name: str) -> str:
+    """A name in LaTeX: w0 -> w_{0}, x_1 -> x_{1}, lr -> \\mathit{lr}, α -> \\alpha, 2.5 -> 2.5."""
+    if name in _GREEK:
+        return "\\" + _GREEK[name]
+    if not name or not (name[0].isalpha() or name[0] == "_"):
+        return latex_number(name)
+    base, sub = name, ""
+    if "_" in name.strip("_"):
+        base, sub = name.split("_", 1)
+    else:
+        stem = name.rstrip("0123456789")
+        if stem and stem != name:
+            base, sub = stem, name[len(stem) :]
+    base = base.replace("_", r"\_")
+    base = base if len(base) == 1 else f"\\mathit{{{base}}}"
+    sub = sub.replace("_", r"\_")
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+def latex_number(text: str) -> str:
+    """`1.1259e+15` -> `1.1259 \\times 10^{15}`; other numbers unchanged."""
+    if "e" in text and text[0] in "-0123456789.":
+        mant, _, exp = text.partition("e")
+        return f"{mant} \\times 10^{{{int(exp)}}}"
+    return text
+
+
+_TOKEN = re.compile(r"\s*(\d+\.?\d*(?:e[-+]?\d+)?|[A-Za-z_][A-Za-z0-9_]*|σ|\S)")
+_FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "tanh": r"\tanh"}
+_FUNCS |= {"max": r"\max", "min": r"\min", "σ": r"\sigma", "sign": r"\operatorname{sign}"}
+_FUNCS |= {"relu": r"\operatorname{relu}", "abs": r"\operatorname{abs}", "sqrt": r"\operatorname{sqrt}"}
+_FUNCS |= {"softplus": r"\operatorname{softplus}"}
+
+
+def latex_formula(text: str) -> str:
+    """One of the gate table's formulas (`(1 - s) * s`, `xpy^2`, `x^(y - 1)`) in LaTeX."""
+    tokens = _TOKEN.findall(text)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok == "^":
+            # brace the exponent: a number (with its sign), a name, or a parenthesised group
+            j, depth, group = i + 1, 0, []
+            while j < len(tokens):
+                group.append(tokens[j])
+                depth += tokens[j] == "("
+                depth -= tokens[j] == ")"
+                j += 1
+                if depth == 0 and group[-1] != "-":
+                    break
+            if group[0] == "(" and group[-1] == ")":
+                group = group[1:-1]
+            out.append("^{" + latex_formula(" ".join(group)) + "}")
+            i = j
+            continue
+        if tok == "*":
+            out.append(r"\cdot")
+        elif tok in _FUNCS:
+            out.append(_FUNCS[tok])
+        elif tok[0].isalpha() or tok[0] == "_":
+            out.append(latex_name(tok))
+        else:
+            out.append(tok)
+        i += 1
+    text = " ".join(out).replace("( ", "(").replace(" )", ")").replace(r" ^{", "^{")
+    return text.replace("(- ", "(-")
