@@ -576,3 +576,17 @@ def test_math_errors_on_arrays_exit_3(bp, expr, words):
     assert r.code == 3 and "Traceback" not in r.err and len(r.err.strip().splitlines()) == 1, r.err
     for w in words:
         assert w in r.err, r.err
+
+
+def test_compare_and_explain_on_arrays(bp):
+    r = bp("eval", "sigmoid(dot(w, x))", "--w", "2,-3,-3", "--x", "-1,-2,1", "--compare")
+    assert r.code == 0 and "same" in r.out and "(3,)" in r.out, r.err
+    r = bp("explain", "sum(w)", "--w", "1,2", "--wrt", "w")
+    assert r.code == 2 and "scalar expressions" in r.err and "--steps" in r.err
+
+
+def test_json_graph_with_arrays(bp):
+    r = bp("eval", "sum(W @ x)", "--W", "[[1,2],[3,4]]", "--x", "1,1", "--format", "json", "--graph")
+    nodes = json.loads(r.out)["graph"]["nodes"]
+    matmul = next(n for n in nodes if n["op"] == "matmul")
+    assert matmul["value"] == [3.0, 7.0] and matmul["grad"] == [1.0, 1.0] and matmul["pattern"] == "swapper"

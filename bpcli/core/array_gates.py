@@ -240,6 +240,19 @@ ARRAY_FUNCTIONS = {
     "size": "size",
 }
 
+
+def require_scalar(graph, bindings: dict, what: str, hint: str = "") -> None:
+    """A UsageError (exit 2) when `what` (a command or option that works on numbers only) is
+    given an array expression: an array binding or an array gate."""
+    from .errors import UsageError
+
+    arrays = [name for name, v in bindings.items() if getattr(v, "ndim", 0)]
+    used = sorted({graph.label(i) for i, op in enumerate(graph.ops) if op in ARRAY_OPS})
+    if arrays or used:
+        why = f"'{arrays[0]}' is an array" if arrays else f"it uses the array function {used[0]}"
+        raise UsageError(f"{what} works on scalar expressions, and this one is not ({why}){hint}")
+
+
 #: array ops: a graph with any of them runs on the array engine
 ARRAY_OPS = frozenset(("matmul", "dot", "sum", "mean", "amax", "amin", "transpose", "softmax", "logsumexp"))
 ARRAY_OPS |= {"index", "size"}

@@ -21,6 +21,7 @@ from itertools import repeat
 
 import numpy as np
 
+from .array_gates import require_scalar
 from .engine import backward, check_bindings, evaluate, forward
 from .errors import BpError, MathError, UsageError
 from .gates import GATES, NumpyMath
@@ -229,7 +230,8 @@ def eval_batch(
     if csv is not None and grids:
         raise UsageError("use either --csv or --grid, not both")
     graph = parse(source)
-    _scalar_only(graph, bindings, "--csv" if csv is not None else "--grid")
+    # many points of one scalar expression; an array expression is evaluated once, without them
+    require_scalar(graph, bindings, "--csv" if csv is not None else "--grid", "; drop it to evaluate it once")
     if csv is not None:
         names, lines, points = read_csv(csv, graph)
     else:
@@ -267,20 +269,6 @@ def eval_batch(
         names = list(points)
         lines = None
     write(out, fmt, names, lines, points, value, grads, keep)
-
-
-def _scalar_only(graph: Graph, bindings: dict, option: str) -> None:
-    """Batch mode runs scalar expressions: an array binding or an array gate is a usage error."""
-    from .array_gates import ARRAY_OPS
-
-    arrays = [name for name, v in bindings.items() if isinstance(v, np.ndarray)]
-    used = sorted({graph.label(i) for i, op in enumerate(graph.ops) if op in ARRAY_OPS})
-    if arrays or used:
-        what = f"'{arrays[0]}' is an array" if arrays else f"it uses the array function {used[0]}"
-        raise UsageError(
-            f"{option} evaluates a scalar expression at many points, and this one is not ({what});"
-            " drop it to evaluate the array expression once"
-        )
 
 
 def _apply_on_error(batch: Batch, graph, points, constants, on_error: str, tie: str):
