@@ -65,6 +65,11 @@ def _summary(report) -> str:
         else f"tolerance: |answer - bp| <= {report.atol or 0:g} + {report.rtol or 0:g} * |bp|"
     )
     head = f"all {n} right" if report.passed else f"{report.right} of {n} right"
+    if any(a.rel_error is not None for a in report.answers):
+        from ..tools.check import ARRAY_REL_ERROR
+
+        bound = report.rtol if report.rtol is not None else ARRAY_REL_ERROR
+        rule += f"; an array from a file when max|a-b| / max(|a|+|b|) <= {bound:g}"
     return f"{head} ({rule})"
 
 

@@ -64,7 +64,7 @@ def fmt(v: float) -> str:
     decimals (`0.73`, `-0.20`), small ones with two significant digits (`0.018`), huge ones in
     e-notation. Full precision lives in `--format plain` and `json`. A small array is written
     whole with its entries to two decimals (`[-0.20, -0.39, 0.20]`), a big one as its shape and
-    a summary (`(500, 10) in [-2.3, 4.1], mean 0.012`)."""
+    a summary (`(500, 10): -2.30 … 4.10, mean 0.012`; in a table cell the range alone)."""
     if v is None:
         return ""
     if is_array(v):
@@ -89,7 +89,11 @@ def _fmt_array(v, rows: bool = False) -> str:
             return "[" + ",\n ".join(_nested(row) for row in v.tolist()) + "]"
         return _nested(v.tolist())
     lo, hi, mean = float(v.min()), float(v.max()), float(v.mean())
-    return f"{shape_text(v)} in [{_two(lo)}, {_two(hi)}], mean {_two(mean)}"
+    if lo == hi:
+        return f"all {_two(lo)}" if rows else f"{shape_text(v)}: all {_two(lo)}"
+    if rows:  # a table cell, beside its shape column: the range only, to stay narrow
+        return f"{_two(lo)} … {_two(hi)}"
+    return f"{shape_text(v)}: {_two(lo)} … {_two(hi)}, mean {_two(mean)}"
 
 
 def _two(v: float) -> str:
@@ -132,9 +136,9 @@ def vjp_texts(result: Result, names: list[str], gate: int) -> tuple:
     texts = list(vjp_text(op, [names[a] for a in args], names[gate], up, g.params[gate]))
     for k in range(len(args)):
         if result.contribs[gate] is not None and result.contribs[gate][k] is None:
-            texts[k] = "no gradient (an index)" if op == "index" else "no gradient"
+            texts[k] = "none (an index)" if op == "index" else "none"
         elif texts[k] is None:
-            texts[k] = f"{up} into the picked entries, 0 elsewhere"
+            texts[k] = f"{up} at the picked entries"
     return tuple(texts)
 
 

@@ -185,7 +185,8 @@ def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
                 last = pos == len(args) - 1
                 stack.append((args[pos], node, pos, child_prefix, "└─ " if last else "├─ ", depth + 1))
     # numbers are never squeezed into ellipses: a narrow terminal wraps the pattern column instead
-    for column in table.columns[1 : 5 if arrays else 4]:
+    # (an array gate's local column holds a formula, which may wrap like the pattern column)
+    for column in table.columns[1 : 4 if arrays else 4]:
         column.min_width = max(
             (len(line) for cell in column.cells for line in str(cell).split("\n")), default=0
         )
@@ -223,13 +224,18 @@ def inputs_table(r: Result, max_rows: int = MAX_GATES) -> Table | Group:
         padding=(0, 1),
     )
     table.add_column("name", no_wrap=True)
+    arrays = any(is_array(v) for v in r.values)
+    if arrays:
+        table.add_column("shape", no_wrap=True, style=DIM)
     table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}")
     table.add_column("gradient", justify="right", style=GRAD, header_style=f"bold {GRAD}")
     rows = [(name, node, "") for name, node in g.var_ids.items()]
     rows += [(name, node, " (intermediate)") for name, node in g.names.items()]
     for name, node, kind in rows[:max_rows]:
+        shape = [shape_text(r.values[node]) or "()"] if arrays else []
         table.add_row(
             Text(name, style="bold cyan").append(kind, style=DIM),
+            *shape,
             fmt_cell(r.values[node]),
             fmt_cell(r.grads[node]),
         )
