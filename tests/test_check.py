@@ -114,7 +114,9 @@ def test_written_decimals(text, decimals):
         ("-0.58", -0.5898, False),
         ("-0.59", -0.5898, True),
         ("-12", -12.0, True),
-        ("-12", -11.6, True),  # rounds to -12
+        # the old rule's bug: half a unit of `-12` is 0.5, coarser than the problem's 1% of 11.6
+        ("-12", -11.6, False),
+        ("-12", -11.95, True),  # off by 0.05 <= 1% of 11.95 = 0.1195
         ("-12", -11.4, False),
         ("0.12", 0.125, True),  # an exact half accepts either neighbour
         ("0.13", 0.125, True),
@@ -122,10 +124,20 @@ def test_written_decimals(text, decimals):
         ("2.67", 2.675, True),
         ("1e-3", 0.0012, True),  # written to 3 decimals
         ("1.0e-3", 0.0012, False),  # written to 4 decimals
-        ("1.5e3", 1549.0, True),
+        ("1.5e3", 1549.0, False),  # off by 49 > 1% of 1549
+        ("1.5e3", 1510.0, True),  # off by 10 <= 15.1
         ("1.5e3", 1551.0, False),
-        ("0", -0.4, True),
+        ("0", -0.4, False),  # the issue's bug: 0 for 0.4 was right under "half a unit"
+        ("0", 0.004, True),  # within the problem's 0.01
+        ("0", 0.011, False),
         ("0.0", 0.06, False),
+        ("-0.2", -0.1966, True),  # one decimal, but 0.0034 off is within 0.01
+        ("-0.196", -0.19661, False),  # three decimals: -0.19661 is -0.197 at that precision
+        ("-0.197", -0.19661, True),
+        ("2/5", 0.4, True),  # fractions and constant expressions are exact
+        ("1/3", 0.33, False),
+        ("-1/(1+e)", -1 / (1 + math.e), True),
+        ("-1/(1+e)", -0.2689, False),
     ],
 )
 def test_rounding_rule(answer, actual, right):
@@ -206,7 +218,7 @@ def test_bindings_like_eval(bp, tmp_path):
 
 def _validate_set_json(obj: dict) -> None:
     """The documented shape of `bp check --file ... --format json` (see README)."""
-    assert set(obj) == {"title", "file", "score", "max_score", "passed", "problems"}
+    assert set(obj) == {"title", "file", "answers", "score", "max_score", "passed", "problems"}
     assert isinstance(obj["passed"], bool)
     assert isinstance(obj["score"], (int, float)) and isinstance(obj["max_score"], (int, float))
     assert obj["score"] == pytest.approx(sum(p["score"] for p in obj["problems"]))
@@ -221,6 +233,8 @@ def _validate_set_json(obj: dict) -> None:
             assert set(a) == {
                 "name",
                 "quantity",
+                "kind",
+                "differs_at",
                 "answer",
                 "expected",
                 "decimals",
@@ -228,8 +242,14 @@ def _validate_set_json(obj: dict) -> None:
                 "rounded",
                 "right",
             }
-            assert isinstance(a["answer"], str) and isinstance(a["right"], bool)
-            assert isinstance(a["actual"], float) and isinstance(a["expected"], float)
+            assert isinstance(a["right"], bool) and isinstance(a["actual"], float)
+            assert a["kind"] in ("number", "expression", "formula", "missing")
+            if a["kind"] == "missing":
+                assert a["answer"] is None and not a["right"]
+            else:
+                assert isinstance(a["answer"], str)
+            if a["kind"] in ("number", "expression"):
+                assert isinstance(a["expected"], float)
     assert obj["passed"] == all(p["passed"] for p in obj["problems"])
 
 
@@ -347,7 +367,8 @@ GOOD = '[[problem]]\nname = "p1"\nexpression = "x*y"\nbindings = { x = 2, y = 3 
         ("[[problem]\nname = 1", ["not valid TOML"]),
         ('title = "t"\n', ["no problems"]),
         (GOOD.replace('expression = "x*y"\n', ""), ["p1", "missing key 'expression'"]),
-        (GOOD.replace("expect = { f = 6 }\n", ""), ["p1", "missing key 'expect'"]),
+        # a set without answers is a key: graded alone, it has nothing to check
+        (GOOD.replace("expect = { f = 6 }\n", ""), ["p1", "no answers to check", "--answers"]),
         (GOOD.replace('"x*y"', '"x*(y"'), ["p1", "syntax error"]),
         (GOOD.replace("f = 6", "dw = 6"), ["p1", "'dw'"]),
         (GOOD.replace("x = 2, ", ""), ["p1", "no value for 'x'"]),

@@ -17,7 +17,7 @@ from ._options import plain_coercion
 from ._output import CheckedStdout
 
 #: every command, in the order `bp --help` lists them: name -> module under bpcli.cli
-COMMANDS = ("eval", "check", "explain", "gradcheck", "descend", "fit", "plot")
+COMMANDS = ("eval", "check", "problems", "explain", "gradcheck", "descend", "fit", "plot")
 
 
 def _version(value: bool) -> None:
