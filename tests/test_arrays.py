@@ -590,3 +590,11 @@ def test_json_graph_with_arrays(bp):
     nodes = json.loads(r.out)["graph"]["nodes"]
     matmul = next(n for n in nodes if n["op"] == "matmul")
     assert matmul["value"] == [3.0, 7.0] and matmul["grad"] == [1.0, 1.0] and matmul["pattern"] == "swapper"
+
+
+def test_elementwise_max_ties_on_arrays_follow_the_tie_rule():
+    x = np.array([0.0, 1.0, -1.0])
+    r = evaluate("sum(max(x, 0))", {"x": x})
+    np.testing.assert_array_equal(r.gradient["x"], [0.5, 1, 0])
+    assert any("tied inputs in 1 entry" in w for w in r.warnings)
+    np.testing.assert_array_equal(evaluate("sum(max(x, 0))", {"x": x}, tie="both").gradient["x"], [1, 1, 0])

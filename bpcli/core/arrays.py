@@ -147,15 +147,13 @@ def backward(graph: Graph, values: list, shape: list[tuple], tie: str = "split")
                     sum_to(up if lg.__class__ is float and lg == 1.0 else lg * up, shape[k])
                     for lg, k in zip(loc, a, strict=True)
                 )
-                note = _kink_note(op, xs)
+                note = _kink_note(op, xs, values[i], tie)
                 if note:
                     warnings.append(f"{graph.label(i)}{graph.where(i)} {note}")
             if op in ("amax", "amin") and np.count_nonzero(xs[0] == values[i]) > 1:
                 count = np.count_nonzero(xs[0] == values[i])
-                how = {"split": "split evenly among them", "first": "all to the first of them (--tie first)"}
-                rule = how.get(tie, "the whole gradient to each of them (--tie both)")
                 warnings.append(
-                    f"{graph.label(i)}{graph.where(i)} has {count} tied entries; the gradient goes {rule}"
+                    f"{graph.label(i)}{graph.where(i)} has {count} tied entries; {_TIE_RULES[tie]}"
                 )
             contribs[i] = sent
             for k, (node, c) in enumerate(zip(a, sent, strict=True)):
@@ -236,7 +234,14 @@ def _finite(v) -> bool:
     return bool(np.isfinite(total)) or bool(np.all(np.isfinite(v)))
 
 
-def _kink_note(op: str, xs) -> str | None:
+_TIE_RULES = {
+    "split": "the gradient is split evenly among them",
+    "first": "the whole gradient goes to the first of them (--tie first)",
+    "both": "each of them gets the whole gradient (--tie both)",
+}
+
+
+def _kink_note(op: str, xs, out, tie: str) -> str | None:
     """The warning for entries at a kink (relu, abs at 0; max/min ties), with their count."""
     if op in ("relu", "abs"):
         count = int(np.count_nonzero(xs[0] == 0))
@@ -244,6 +249,10 @@ def _kink_note(op: str, xs) -> str | None:
             return (
                 f"is at its kink x = 0 in {count} {'entry' if count == 1 else 'entries'}; using {op}'(0) = 0"
             )
+    if op in ("max", "min"):
+        count = int(np.count_nonzero(sum((x == out).astype(int) for x in xs) > 1))
+        if count:
+            return f"has tied inputs in {count} {'entry' if count == 1 else 'entries'}; {_TIE_RULES[tie]}"
     return None
 
 
