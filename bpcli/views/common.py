@@ -112,6 +112,12 @@ def _nested(x) -> str:
     return _two(x)
 
 
+def fmt_wire(v) -> str:
+    """`fmt` for a wire of a drawn graph: an array with its shape first, `(3,) [2, -3, -3]`."""
+    text = fmt(v)
+    return f"{shape_text(v)} {text}" if is_array(v) and text.startswith("[") else text
+
+
 def fmt_cell(v) -> str:
     """`fmt` for a table cell: a small matrix on one line per row."""
     return _fmt_array(v, rows=True) if is_array(v) else fmt(v)

@@ -11,7 +11,7 @@ import subprocess
 
 from ..core.engine import Result
 from ..core.errors import OutputError, UsageError
-from .common import carries_gradient, fmt, gate_note, node_names
+from .common import carries_gradient, fmt, fmt_wire, gate_note, node_names
 
 GREEN, RED = "#1a7f37", "#cf222e"
 IMAGE_TYPES = ("svg", "png", "pdf")
@@ -23,7 +23,7 @@ def _esc(s: str) -> str:
 
 def _wire(value: float, grad: float | None) -> str:
     """An HTML-like edge label: value in green above, gradient in red below."""
-    top = f'<FONT COLOR="{GREEN}">{_esc(fmt(value))}</FONT>'
+    top = f'<FONT COLOR="{GREEN}">{_esc(fmt_wire(value))}</FONT>'
     if grad is None:
         return f"<{top}>"
     return f'<{top}<BR/><FONT COLOR="{RED}">{_esc(fmt(grad))}</FONT>>'
