@@ -39,7 +39,11 @@ def is_array_graph(graph: Graph, bindings: dict) -> bool:
 def _where(graph: Graph, i: int) -> str:
     """` at @, column 5`: the gate and where it stands."""
     where = graph.where(i)
-    return f" at {graph.label(i)}" + (where.replace(" at", ",", 1) if where else "")
+    label = graph.label(i)
+    if graph.ops[i] == "index":  # `at S[...]`: the array being indexed, by name when it has one
+        base = graph.args[i][0]
+        label = f"{graph.label(base) if graph.ops[base] == 'var' else '(...)'}[...]"
+    return f" at {label}" + (where.replace(" at", ",", 1) if where else "")
 
 
 def shapes(graph: Graph, bindings: dict) -> list[tuple]:
