@@ -184,7 +184,7 @@ def logsumexp_vjp(out, xs, up, p=None, tie="split"):
 def index_shape(shapes, p=None):
     base, *idx = shapes
     if len(idx) > len(base):
-        raise ValueError(f"{len(idx)} indices for shape {_text(base)}")
+        raise ValueError(f"too many indices ({len(idx)}) for shape {_text(base)}")
     if len(idx) == 1 and idx[0] and len(base) >= 2:
         # S[y] on a matrix: one entry per row (CS231n's S[arange(N), y])
         if idx[0] != base[:1]:
