@@ -598,3 +598,14 @@ def test_elementwise_max_ties_on_arrays_follow_the_tie_rule():
     np.testing.assert_array_equal(r.gradient["x"], [0.5, 1, 0])
     assert any("tied inputs in 1 entry" in w for w in r.warnings)
     np.testing.assert_array_equal(evaluate("sum(max(x, 0))", {"x": x}, tie="both").gradient["x"], [1, 1, 0])
+
+
+def test_gradcheck_on_arrays_tells_a_kink_from_a_bug():
+    from bpcli.tools.gradcheck import gradcheck
+
+    r = gradcheck("sum(relu(x - 1e-6))", {"x": np.array([0.0, 1.0, 2.0])})
+    assert r.passed
+    assert [c.verdict for c in r.inputs] == ["kink", "good", "good"]
+    assert "relu" in r.inputs[0].kink and "x[0]" in r.inputs[0].kink
+    r = gradcheck("max(x)", {"x": np.array([1.0, 1.000001, 0.0])})
+    assert r.passed and r.inputs[0].kink is not None

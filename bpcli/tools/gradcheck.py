@@ -158,8 +158,17 @@ def _check_arrays(result, bindings, names, h, threshold) -> GradcheckReport:
     rng = np.random.default_rng(SAMPLE_SEED)
     checks, notes = [], []
 
+    kinked = [i for i, op in enumerate(g.ops) if op in _ARRAY_KINKS]
+    center = _array_pieces(g, result.values, kinked)
+
     def f(at):
-        return float(arrays.forward(g, at)[g.output])
+        """f at a moved point, and the first kinked gate whose active piece moved (or None)."""
+        values = arrays.forward(g, at)
+        pieces = _array_pieces(g, values, kinked)
+        crossed = next(
+            (i for i, a, b in zip(kinked, pieces, center, strict=True) if not np.array_equal(a, b)), None
+        )
+        return float(values[g.output]), crossed
 
     labels = _only_indices(g)
     for name in names:
@@ -181,20 +190,50 @@ def _check_arrays(result, bindings, names, h, threshold) -> GradcheckReport:
             )
         for k in entries:
             moved = np.array(x, dtype=float, copy=True)
-            center = float(moved[k])
-            moved[k] = center + h
-            plus = f({**bindings, name: moved if moved.ndim else float(moved)})
-            moved[k] = center - h
-            minus = f({**bindings, name: moved if moved.ndim else float(moved)})
+            center_value = float(moved[k])
+            moved[k] = center_value + h
+            plus, crossed_up = f({**bindings, name: moved if moved.ndim else float(moved)})
+            moved[k] = center_value - h
+            minus, crossed_down = f({**bindings, name: moved if moved.ndim else float(moved)})
             numeric = (plus - minus) / (2 * h)
             a = float(analytic[k]) if k else float(analytic)
             rel = relative_error(a, numeric)
             noise = 4 * _EPS * max(abs(plus), abs(minus), abs(result.value)) / h
             label = f"{name}[{','.join(str(int(i)) for i in k)}]" if k else name
-            checks.append(InputCheck(label, center, a, numeric, rel, band(rel), threshold, noise))
+            crossed = crossed_up if crossed_up is not None else crossed_down
+            kink = None
+            if crossed is not None:
+                what = (
+                    "has inputs tied within h"
+                    if GATES[g.ops[crossed]].pattern == "router"
+                    else "is within h of its kink"
+                )
+                kink = f"{g.label(crossed)}{g.where(crossed)} {what} when {label} moves by h"
+            checks.append(InputCheck(label, center_value, a, numeric, rel, band(rel), threshold, noise, kink))
     return GradcheckReport(
         g.source, dict(bindings), h, threshold, result.value, checks, list(result.warnings), notes
     )
+
+
+#: gates whose active piece can change under a small step: relu and abs at 0, max/min ties
+_ARRAY_KINKS = frozenset(("relu", "abs", "max", "min", "amax", "amin"))
+
+
+def _array_pieces(g, values, kinked) -> list:
+    """Which piece of each kinked gate is active, entry by entry: the sign of a relu's or abs's
+    input, the winner of a max or min. A step that changes one crosses a kink."""
+    import numpy as np
+
+    pieces = []
+    for i in kinked:
+        xs = [values[a] for a in g.args[i]]
+        if g.ops[i] in ("relu", "abs"):
+            pieces.append(np.sign(xs[0]))
+        elif g.ops[i] in ("amax", "amin"):  # a reduction: which entries are the largest
+            pieces.append(xs[0] == values[i])
+        else:
+            pieces.append(np.stack([np.broadcast_to(x == values[i], np.shape(values[i])) for x in xs]))
+    return pieces
 
 
 def _only_indices(g) -> set[str]:
