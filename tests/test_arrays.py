@@ -153,10 +153,13 @@ def test_contract_shape_message_at_column_5(bp):
         ("a[0.5]", ["whole number"]),
         ("sum(a, 2)", ["axis 2", "column 1"]),
         ("sum(softmax(c))", ["softmax", "vector or a matrix"]),
+        ("sum(c, 0)", ["axis 0 is out of range for a number"]),
+        ("c[0]", ["too many indices (1) for shape ()"]),
+        ("sum(A @ a)", ["(1, 3) and (2,) do not fit at @"]),
     ],
 )
 def test_shape_errors(bp, expr, words):
-    given = {"a": "1,2", "b": "1,2,3", "c": "1"}
+    given = {"a": "1,2", "b": "1,2,3", "c": "1", "A": "[[1,2,3]]"}
     r = bp("eval", expr, *[w for k in uses(expr, given) for w in (f"--{k}", given[k])])
     assert r.code == 2 and "Traceback" not in r.err, r.err
     assert r.err.startswith("bp: ")

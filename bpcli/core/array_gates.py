@@ -107,10 +107,23 @@ def _num(p) -> str:
 
 def reduce_shape(shapes, p=None):
     (a,) = shapes
-    k = _axis(len(a), p) if p is not None else None
     if p is not None and not a:
         raise ValueError(f"axis {_num(p)} is out of range for a number")
+    k = _axis(len(a), p)
     return () if k is None else a[:k] + a[k + 1 :]
+
+
+def sum_forward(m, a, p=None):
+    return np.sum(a, axis=None if p is None else int(p))
+
+
+def mean_forward(m, a, p=None):
+    return np.mean(a, axis=None if p is None else int(p))
+
+
+def axis_formula(word):
+    """`sum(a)` or `sum(a, 0)`: the forward pass as text, with the axis when there is one."""
+    return lambda n, p: f"{word}({n[0]})" if p is None else f"{word}({n[0]}, {_num(p)})"
 
 
 def _spread(up, a, p):
@@ -161,6 +174,10 @@ def vector_shape(word):
     return shape
 
 
+def transpose_shape(shapes, p=None):
+    return tuple(reversed(shapes[0]))
+
+
 def softmax(a):
     z = np.exp(a - np.max(a, axis=-1, keepdims=True))
     return z / np.sum(z, axis=-1, keepdims=True)
@@ -178,6 +195,15 @@ def softmax_vjp(out, xs, up, p=None, tie="split"):
 def logsumexp_vjp(out, xs, up, p=None, tie="split"):
     (a,) = xs
     return (np.expand_dims(up, -1) * softmax(a),)
+
+
+def size_shape(shapes, p=None):
+    return ()
+
+
+def no_gradient(out, xs, up, p=None, tie="split"):
+    """size(a) is a count: it sends no gradient to a."""
+    return (None,)
 
 
 # -- indexing ---------------------------------------------------------------------------------
@@ -254,31 +280,6 @@ def require_scalar(graph, bindings: dict, what: str, hint: str = "") -> None:
 
 
 #: array ops: a graph with any of them runs on the array engine
-ARRAY_OPS = frozenset(("matmul", "dot", "sum", "mean", "amax", "amin", "transpose", "softmax", "logsumexp"))
-ARRAY_OPS |= {"index", "size"}
-
-
-def sum_forward(m, a, p=None):
-    return np.sum(a, axis=None if p is None else int(p))
-
-
-def mean_forward(m, a, p=None):
-    return np.mean(a, axis=None if p is None else int(p))
-
-
-def axis_formula(word):
-    """`sum(a)` or `sum(a, 0)`: the forward pass as text, with the axis when there is one."""
-    return lambda n, p: f"{word}({n[0]})" if p is None else f"{word}({n[0]}, {_num(p)})"
-
-
-def transpose_shape(shapes, p=None):
-    return tuple(reversed(shapes[0]))
-
-
-def size_shape(shapes, p=None):
-    return ()
-
-
-def no_gradient(out, xs, up, p=None, tie="split"):
-    """size(a) is a count: it sends no gradient to a."""
-    return (None,)
+ARRAY_OPS = frozenset(
+    ("matmul", "dot", "sum", "mean", "amax", "amin", "transpose", "softmax", "logsumexp", "size", "index")
+)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .array_gates import ARRAY_OPS, fit_text, sum_to
+from .engine import _TIE_WORDS
 from .errors import BpSyntaxError, MathError, UsageError
 from .gates import GATES, NumpyMath
 from .graph import Graph
@@ -29,11 +30,6 @@ def _math() -> NumpyMath:
     if _M is None:
         _M = NumpyMath()
     return _M
-
-
-def is_array_graph(graph: Graph, bindings: dict) -> bool:
-    """The expression needs the array engine: some binding is an array, or an array gate is used."""
-    return any(isinstance(v, np.ndarray) for v in bindings.values()) or not ARRAY_OPS.isdisjoint(graph.ops)
 
 
 def _where(graph: Graph, i: int) -> str:
@@ -157,7 +153,7 @@ def backward(graph: Graph, values: list, shape: list[tuple], tie: str = "split")
             if op in ("amax", "amin") and np.count_nonzero(xs[0] == values[i]) > 1:
                 count = np.count_nonzero(xs[0] == values[i])
                 warnings.append(
-                    f"{graph.label(i)}{graph.where(i)} has {count} tied entries; {_TIE_RULES[tie]}"
+                    f"{graph.label(i)}{graph.where(i)} has {count} tied entries; {_TIE_WORDS[tie]}"
                 )
             contribs[i] = sent
             for k, (node, c) in enumerate(zip(a, sent, strict=True)):
@@ -238,13 +234,6 @@ def _finite(v) -> bool:
     return bool(np.isfinite(total)) or bool(np.all(np.isfinite(v)))
 
 
-_TIE_RULES = {
-    "split": "the gradient is split evenly among them",
-    "first": "the whole gradient goes to the first of them (--tie first)",
-    "both": "each of them gets the whole gradient (--tie both)",
-}
-
-
 def _kink_note(op: str, xs, out, tie: str) -> str | None:
     """The warning for entries at a kink (relu, abs at 0; max/min ties), with their count."""
     if op in ("relu", "abs"):
@@ -256,7 +245,7 @@ def _kink_note(op: str, xs, out, tie: str) -> str | None:
     if op in ("max", "min"):
         count = int(np.count_nonzero(sum((x == out).astype(int) for x in xs) > 1))
         if count:
-            return f"has tied inputs in {count} {'entry' if count == 1 else 'entries'}; {_TIE_RULES[tie]}"
+            return f"has tied inputs in {count} {'entry' if count == 1 else 'entries'}; {_TIE_WORDS[tie]}"
     return None
 
 
