@@ -612,3 +612,11 @@ def test_gradcheck_on_arrays_tells_a_kink_from_a_bug():
     assert "relu" in r.inputs[0].kink and "x[0]" in r.inputs[0].kink
     r = gradcheck("max(x)", {"x": np.array([1.0, 1.000001, 0.0])})
     assert r.passed and r.inputs[0].kink is not None
+
+
+def test_a_nan_slope_is_a_math_error_on_arrays_as_on_numbers(bp):
+    # d/db a^b = a^b ln a is undefined for a < 0: a NaN made without any floating-point alarm
+    scalar = bp("eval", "a ^ b", "--a", "-1", "--b", "0")
+    array = bp("eval", "sum(a ^ b)", "--a", "-1,2", "--b", "0,1")
+    assert scalar.code == array.code == 3, (scalar.err, array.err)
+    assert "gradient into input 2" in array.err

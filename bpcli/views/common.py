@@ -98,6 +98,8 @@ def _fmt_array(v, rows: bool = False) -> str:
 
 def _two(v: float) -> str:
     """An entry of a drawn array: two decimals (`-0.20`, `1.00` as `1`), like the lecture's."""
+    if not math.isfinite(v):
+        return repr(v)
     if v == int(v) and abs(v) < 1e15:
         return str(int(v))
     if not math.isfinite(v) or abs(v) >= 1e6 or abs(v) < 0.005:
