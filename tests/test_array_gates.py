@@ -59,3 +59,46 @@ def test_steps_text_is_the_string_over_the_names():
     assert vjp_text("dot", ["w", "x"], "q", "dq") == ("dq * x", "dq * w")
     assert vjp_text("mean", ["t"], "u", "du") == ("du / size(t)",)
     assert vjp_text("index", ["S", "y"], "r", "dr") == (None, None)
+
+
+STEPS_CASES = [
+    # (expression, bindings): each array gate on the shapes its string is written for
+    ("S = X @ W; L = sum(S * G)", {"X": (3, 4), "W": (4, 2), "G": (3, 2)}),
+    ("q = dot(w, x); L = q * q", {"w": (4,), "x": (4,)}),
+    ("p = softmax(a); L = sum(p * c)", {"a": (5,), "c": (5,)}),
+    ("r = logsumexp(a); L = r * r", {"a": (5,)}),
+    ("m = mean(A); L = m * m", {"A": (3, 4)}),
+    ("s = sum(A); L = s * s", {"A": (3, 4)}),
+    ("t = max(A); L = t * t", {"A": (3, 4)}),
+    ("T = transpose(A); L = sum(T * G)", {"A": (3, 4), "G": (4, 3)}),
+]
+
+
+@pytest.mark.parametrize("source,shapes", STEPS_CASES)
+def test_steps_text_of_array_gates_evaluates_to_the_engines_product(source, shapes):
+    """The product `--steps` prints for an array gate (`dX = dS @ transpose(W)`), evaluated by
+    bp's own array engine with the wires' values bound, is the gradient the engine sent."""
+    from bpcli.core import arrays
+    from bpcli.core.engine import evaluate
+    from bpcli.core.parse import parse
+    from bpcli.views.common import node_names
+    from bpcli.views.steps import _steps
+
+    rng = np.random.default_rng(len(source))
+    r = evaluate(source, {k: rng.normal(size=s) for k, s in shapes.items()})
+    g = r.graph
+    names = node_names(g)
+    env = {names[i]: r.values[i] for i in range(len(g)) if g.ops[i] != "const"}
+    env |= {"d" + names[i]: r.grads[i] for i in range(len(g)) if g.ops[i] != "const"}
+    checked = 0
+    for row in _steps(r):
+        if row[0] != "backward" or row[5] is not None:  # only the array gates' products (up is None)
+            continue
+        _, n, target, op, text, _, sent, _ = row
+        t = parse(text)
+        got = arrays.forward(t, {v: env[v] for v in t.var_ids})[t.output]
+        np.testing.assert_allclose(
+            np.broadcast_to(got, np.shape(sent)), sent, rtol=1e-12, atol=1e-15, err_msg=text
+        )
+        checked += 1
+    assert checked

@@ -412,6 +412,7 @@ def test_losses_against_pytorch(name, seed):
 UNARY = ["exp({})", "tanh({})", "sigmoid({})", "sin({})", "softplus({})", "({})^2", "log({}^2 + 1)"]
 BINARY = ["({} + {})", "({} - {})", "({} * {})", "({} / ({}^2 + 1))", "max({}, {})"]
 OUTER = ["sum({})", "mean({})", "sum(softmax({}) * K)", "sum(logsumexp({}))", "sum(sum({}, 0) * V)"]
+OUTER += ["sum(({})[0] * V)", "sum(transpose({}) * transpose(K))", "mean(({})ᵀ @ K)"]
 
 
 @st.composite
