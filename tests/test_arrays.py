@@ -621,3 +621,17 @@ def test_a_nan_slope_is_a_math_error_on_arrays_as_on_numbers(bp):
     array = bp("eval", "sum(a ^ b)", "--a", "-1,2", "--b", "0,1")
     assert scalar.code == array.code == 3, (scalar.err, array.err)
     assert "gradient into input 2" in array.err
+
+
+def test_file_shapes(tmp_path):
+    from bpcli.readers.bindings import value
+
+    (tmp_path / "labels.csv").write_text("0\n2\n1\n")
+    (tmp_path / "row.csv").write_text("1,2,3\n")
+    (tmp_path / "n.json").write_text("2.5")
+    np.save(tmp_path / "ints.npy", np.array([[1, 2], [3, 4]], dtype=np.int32))
+    assert value("y", f"@{tmp_path / 'labels.csv'}").tolist() == [0, 2, 1]
+    assert value("r", f"@{tmp_path / 'row.csv'}").shape == (3,)
+    assert value("n", f"@{tmp_path / 'n.json'}") == 2.5
+    ints = value("I", f"@{tmp_path / 'ints.npy'}")
+    assert ints.dtype == float and ints.tolist() == [[1, 2], [3, 4]]
