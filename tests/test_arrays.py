@@ -635,3 +635,17 @@ def test_file_shapes(tmp_path):
     assert value("n", f"@{tmp_path / 'n.json'}") == 2.5
     ints = value("I", f"@{tmp_path / 'ints.npy'}")
     assert ints.dtype == float and ints.tolist() == [[1, 2], [3, 4]]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["descend", "sum((w - t)^2)", "--w", "1,2", "--t", "0,0", "--steps", "3"],
+        ["plot", "sum(x)", "--x", "-1:1"],
+        ["fit", "sum(x)", "--range", "-1:1"],
+        ["explain", "sum(w)", "--w", "1,2", "--wrt", "w"],
+    ],
+)
+def test_scalar_only_commands_say_so_for_arrays(bp, argv):
+    r = bp(*argv)
+    assert r.code == 2 and "works on scalar expressions" in r.err and "Traceback" not in r.err, r.err
