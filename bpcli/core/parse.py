@@ -117,7 +117,11 @@ class _Build:
             g = self.g
             if g.ops[axis] != "const" or g.params[axis] != int(g.params[axis]):
                 raise _Pending(f"the axis of {s}(a, k) must be a whole number such as 0 or -1", tok)
-            return g.gate(op, args[0], param=g.params[axis], pos=self._pos(tok))
+            k = g.params[axis]
+            if axis == len(g.ops) - 1 and axis not in self.named:  # the literal becomes the parameter
+                for column in (g.ops, g.args, g.params, g.pos):
+                    column.pop()
+            return g.gate(op, args[0], param=k, pos=self._pos(tok))
         arity = GATES[op].arity
         if arity and len(args) != arity:
             n = "argument" if arity == 1 else "arguments"
