@@ -17,7 +17,9 @@ EVAL_HELP = """Evaluate EXPR and every partial derivative by backpropagation.
 
 Bind variables with --x 2, --x=2 or x=2 (before or after EXPR; negative values work:
 --y -3), or many at once with --vars FILE (a JSON object or name=value lines).
-EXPR may be - to read it from standard input.
+EXPR may be - to read it from standard input. A value may be an array: --w 2,-3,-3,
+--W '[[1,2],[3,4]]', or --X @data.npy (.npy, .csv or .json); see the README's
+"Vectors and matrices" for dot, @, sum, mean, softmax, logsumexp and indexing.
 
 \b
 Examples:
@@ -26,6 +28,7 @@ Examples:
   bp eval "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --expand
   bp eval "2*(x*y + max(z,w))" --x 3 --y -4 --z 2 --w -1 --wrt z
   echo "sigmoid(x)" | bp eval - --x 0 --format plain
+  bp eval "sigmoid(dot(w, x))" --w 2,-3,-3 --x -1,-2,1
 
 \b
 Exit codes: 0 success, 2 usage or syntax error, 3 math error (a value or

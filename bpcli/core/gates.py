@@ -163,6 +163,8 @@ class Gate:
     #: cannot give the value: a limit at an edge point (pow at a = 0) or a variadic gate whose
     #: strings grow with its arity (max, min). tests/test_gates.py checks it against `d`.
     code: Callable | None = None
+    #: array gates: shape(input shapes, p) -> the output's shape (ValueError if they do not fit)
+    shape: Callable | None = None
 
     @property
     def arity(self) -> int:
@@ -642,3 +644,144 @@ class NumpyMath:
 
     def equal(self, a, b):
         return (a == b).astype(float)
+
+
+# -- array gates: dot, @, reductions, transpose, softmax, logsumexp, indexing ------------------
+# Every scalar row above also works elementwise on arrays (arrays.py). These rows' backward pass
+# is a vector-Jacobian product: `vjp` writes each input's product once, in CS231n's vectorised
+# form over the input names, `out`, `p` and `up` (for matrices and whole-array reductions); `code`
+# gives its numbers for every rank and axis (tests/test_array_gates.py checks it against the
+# strings) and `shape` checks the inputs' shapes before any arithmetic. NumPy is loaded on the
+# first use of an array gate, never by a scalar expression.
+from . import array_gates as _A  # noqa: E402
+
+_ARRAY_ROWS = [
+    Gate(
+        "matmul",
+        "@",
+        ("A", "B"),
+        forward=lambda m, a, b, p=None: _A.np.matmul(a, b),
+        vjp={"A": "up @ transpose(B)", "B": "transpose(A) @ up"},
+        code=_A.matmul_vjp,
+        shape=_A.matmul_shape,
+        pattern="swapper",
+        label="swapper with transposes: dA = up @ transpose(B), dB = transpose(A) @ up",
+        formula="{0} @ {1}",
+    ),
+    Gate(
+        "dot",
+        "dot",
+        ("a", "b"),
+        forward=lambda m, a, b, p=None: _A.np.dot(a, b),
+        vjp={"a": "up * b", "b": "up * a"},
+        code=_A.dot_vjp,
+        shape=_A.dot_shape,
+        pattern="swapper",
+        label="swapper: each input gets the other times the gradient",
+        formula="dot({0}, {1})",
+    ),
+    Gate(
+        "sum",
+        "sum",
+        ("a",),
+        forward=_A.sum_forward,
+        vjp={"a": "up"},  # copied to every entry (along the axis, with one)
+        code=_A.sum_vjp,
+        shape=_A.reduce_shape,
+        pattern="distributor",
+        label="distributor: every entry gets the gradient",
+        formula=_A.axis_formula("sum"),
+    ),
+    Gate(
+        "mean",
+        "mean",
+        ("a",),
+        forward=_A.mean_forward,
+        vjp={"a": "up / size(a)"},
+        code=_A.mean_vjp,
+        shape=_A.reduce_shape,
+        pattern="distributor",
+        label="distributor: every entry gets the gradient / count",
+        formula=_A.axis_formula("mean"),
+    ),
+    Gate(
+        "amax",
+        "max",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.max(a),
+        vjp={"a": "up * (1 - step(out - a)) / sum(1 - step(out - a))"},  # split among tied entries
+        code=_A.extreme_vjp,
+        shape=_A.extreme_shape,
+        pattern="router",
+        label="router: the gradient goes to the largest entry",
+        formula="max({0})",
+    ),
+    Gate(
+        "amin",
+        "min",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.min(a),
+        vjp={"a": "up * (1 - step(a - out)) / sum(1 - step(a - out))"},
+        code=_A.extreme_vjp,
+        shape=_A.extreme_shape,
+        pattern="router",
+        label="router: the gradient goes to the smallest entry",
+        formula="min({0})",
+    ),
+    Gate(
+        "transpose",
+        "ᵀ",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.transpose(a),
+        vjp={"a": "transpose(up)"},  # no code: the engine compiles the string
+        shape=_A.transpose_shape,
+        label="transposes the gradient back",
+        formula="transpose({0})",
+    ),
+    Gate(
+        "softmax",
+        "softmax",
+        ("a",),
+        forward=lambda m, a, p=None: _A.softmax(a),
+        vjp={"a": "out * (up - sum(up * out))"},  # per row of a matrix
+        code=_A.softmax_vjp,
+        shape=_A.vector_shape("softmax"),
+        label="×(diag(s) − s sᵀ) along the last axis",
+        formula="softmax({0})",
+    ),
+    Gate(
+        "logsumexp",
+        "logsumexp",
+        ("a",),
+        forward=lambda m, a, p=None: _A.logsumexp(a),
+        vjp={"a": "up * softmax(a)"},  # per row of a matrix
+        code=_A.logsumexp_vjp,
+        shape=_A.vector_shape("logsumexp"),
+        label="×softmax along the last axis",
+        formula="logsumexp({0})",
+    ),
+    Gate(
+        "size",
+        "size",
+        ("a",),
+        forward=lambda m, a, p=None: float(_A.np.size(a)),
+        vjp={"a": "0"},
+        code=_A.no_gradient,
+        shape=_A.size_shape,
+        label="a count: no gradient",
+        formula="size({0})",
+    ),
+    Gate(
+        "index",
+        "[]",
+        (),  # the array, then one or more indices
+        forward=_A.index_forward,
+        code=_A.index_vjp,  # a scatter: up into the picked entries, 0 elsewhere (no bp string)
+        shape=_A.index_shape,
+        pattern="router",
+        label="router: the gradient goes to the picked entries",
+        formula=lambda n, p: f"{n[0]}[{', '.join(n[1:])}]",
+    ),
+]
+GATES.update({g.op: g for g in _ARRAY_ROWS})
+FUNCTIONS.update(_A.ARRAY_FUNCTIONS)

@@ -120,6 +120,10 @@ def explain(
         raise UsageError(f"--max-paths must be >= 0, not {max_paths}")
     result = evaluate(source, bindings, tie=tie)
     g = result.graph
+    from ..core.array_gates import require_scalar
+
+    # paths through an array gate are sums over entries: for arrays, `bp eval --steps` shows them
+    require_scalar(g, bindings, "explain", "; for arrays, bp eval --steps writes the chain rule")
     if wrt is None:
         if not g.var_ids:
             raise UsageError("the expression has no inputs, so there is no gradient to explain")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 
-def num(v: float) -> float:
-    """A number as bp prints it: the float itself, with -0.0 shown as 0.0."""
+def num(v: float):
+    """A number as bp prints it: the float itself, with -0.0 shown as 0.0; an array as nested
+    lists of such numbers (JSON's shape for it)."""
+    if getattr(v, "ndim", None) is not None:  # a NumPy array or number
+        return (v + 0.0).tolist()  # + 0.0 turns -0.0 into 0.0 (entry by entry); a 0-d one is a float
     return 0.0 if v == 0 else v
 
 

@@ -47,6 +47,10 @@ def composite_lines(merged: Result) -> list[Text]:
 
 def _same(a: float, b: float) -> bool:
     # the contract: --expand agrees with the merged graph to 1e-12 relative
+    if getattr(a, "ndim", 0) or getattr(b, "ndim", 0):  # arrays: entry by entry
+        import numpy as np
+
+        return bool(np.allclose(a, b, rtol=1e-12, atol=1e-300))
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
 
 

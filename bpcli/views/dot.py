@@ -11,7 +11,7 @@ import subprocess
 
 from ..core.engine import Result
 from ..core.errors import OutputError, UsageError
-from .common import carries_gradient, const_exponent, fmt, node_names, uses
+from .common import carries_gradient, const_exponent, fmt, fmt_wire, node_names, uses
 from .picture import pattern_text
 
 GREEN, RED = "#1a7f37", "#cf222e"
@@ -25,7 +25,7 @@ def _esc(s: str) -> str:
 def _wire(value: float, grad: float | None) -> str:
     """An HTML-like edge label drawn as a piece of wire: the value in green above a line, the
     gradient in red (italic) below it, so neither can be read as another wire's."""
-    top = f'<TR><TD><FONT COLOR="{GREEN}">{_esc(fmt(value))}</FONT></TD></TR>'
+    top = f'<TR><TD><FONT COLOR="{GREEN}">{_esc(fmt_wire(value))}</FONT></TD></TR>'
     low = f'<I><FONT COLOR="{RED}">{_esc(fmt(grad))}</FONT></I>' if grad is not None else " "
     table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
     return f'<{table}{top}<TR><TD SIDES="T" BORDER="1" COLOR="#57606a">{low}</TD></TR></TABLE>>'

@@ -17,7 +17,17 @@ from rich.text import Text
 from ..core.engine import Result
 from ..core.expr import local_text
 from ..core.gates import GATES
-from .common import carries_gradient, fmt, gate_note, node_names, uses
+from .common import (
+    carries_gradient,
+    fmt,
+    fmt_cell,
+    gate_note,
+    is_array,
+    node_names,
+    shape_text,
+    uses,
+    wire_local,
+)
 
 #: past this many gates the picture is the summary and the inputs table (see --max-gates)
 MAX_GATES = 300
@@ -139,7 +149,8 @@ def circuit_table(
     console and its width, a pattern too long for its column wraps onto rows of its own whose
     tree guides go on unbroken."""
     g = r.graph
-    rows = []  # (label, value, grad, local, pattern, guide under the row)
+    rows = []  # (label, node, value, grad, local, pattern, guide under the row)
+    arrays = any(is_array(v) for v in r.values)  # then every wire shows its shape
     drawn = [False] * len(g)
     n_uses = [len(u) for u in uses(r)]
     roots = [g.output]
@@ -154,33 +165,33 @@ def circuit_table(
             node, parent, k, prefix, branch, depth = stack.pop()
             local = ""
             if parent is not None and r.locals[parent] is not None and carries_gradient(r, node):
-                local = fmt(r.locals[parent][k])
+                local = wire_local(r, names, parent, k)
             op = g.ops[node]
             label = Text().append(prefix + branch, style=DIM)
             child_prefix = prefix + ("" if not branch else ("   " if branch.startswith("└") else "│  "))
             if op == "const":
                 label.append(names[node], style=DIM)
-                rows.append((label, fmt(r.values[node]), "", local, Text(""), child_prefix))
+                rows.append((label, node, fmt(r.values[node]), "", local, Text(""), child_prefix))
                 continue
             fork = n_uses[node] > 1
             if drawn[node]:
                 label.append(f"{names[node]} ↑", style="bold")
                 note = Text(f"fork: {n_uses[node]} uses", style=DIM)
-                rows.append((label, "", "", local, note, child_prefix))
+                rows.append((label, node, "", "", local, note, child_prefix))
                 continue
             if op != "var" and depth >= max_depth and node != root:
                 label.append(f"{names[node]} ↓", style="bold")
-                rows.append((label, "", "", local, Text(""), child_prefix))
+                rows.append((label, node, "", "", local, Text(""), child_prefix))
                 if not deferred[node]:
                     deferred[node] = True
                     roots.append(node)
                 continue
             drawn[node] = True
-            grad = fmt(r.grads[node]) if carries_gradient(r, node) or node == g.output else ""
+            grad = fmt_cell(r.grads[node]) if carries_gradient(r, node) or node == g.output else ""
             note = Text(f"fork: {n_uses[node]} uses", style=DIM) if fork else Text("")
             if op == "var":
                 label.append(names[node], style="bold cyan")
-                rows.append((label, fmt(r.values[node]), grad, local, note, child_prefix))
+                rows.append((label, node, fmt_cell(r.values[node]), grad, local, note, child_prefix))
                 continue
             label.append(g.label(node), style="bold")
             label.append(f"  {names[node]}", style=DIM)
@@ -191,12 +202,14 @@ def circuit_table(
             pattern = Text(text, style="bold" if GATES[op].pattern else "")
             if fork:
                 pattern.append("; ").append_text(note)
-            rows.append((label, fmt(r.values[node]), grad, local, pattern, child_prefix + "│"))
+            rows.append((label, node, fmt_cell(r.values[node]), grad, local, pattern, child_prefix + "│"))
             for pos in range(len(args) - 1, -1, -1):
                 last = pos == len(args) - 1
                 stack.append((args[pos], node, pos, child_prefix, "└─ " if last else "├─ ", depth + 1))
     table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1))
     table.add_column("gate / input", no_wrap=True, overflow="ellipsis")
+    if arrays:  # CS231n's dimension analysis
+        table.add_column("shape", no_wrap=True, style=DIM)
     table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}", no_wrap=True)
     table.add_column("grad", justify="right", style=GRAD, header_style=f"bold {GRAD}", no_wrap=True)
     table.add_column("local", justify="right", no_wrap=True)
@@ -206,20 +219,33 @@ def circuit_table(
         # what the pattern column has left once the others (and 2 spaces between each) are set
         used = [max([len("gate / input")] + [row[0].cell_len for row in rows])]
         used += [
-            max([len(h)] + [len(row[c]) for row in rows])
-            for c, h in ((1, "value"), (2, "grad"), (3, "local"))
+            max([len(h)] + [_width(row[c]) for row in rows])
+            for c, h in ((2, "value"), (3, "grad"), (4, "local"))
         ]
+        if arrays:
+            used.append(max([len("shape")] + [len(_shape(r, row[1])) for row in rows]))
         room = max(16, width - sum(used) - 8)
-    for label, value, grad, local, pattern, guide in rows:
+    for label, node, value, grad, local, pattern, guide in rows:
+        shape = [_shape(r, node)] if arrays else []
         lines = pattern.wrap(console, room) if room is not None and pattern.cell_len > room else [pattern]
-        table.add_row(label, value, grad, local, lines[0])
+        table.add_row(label, *shape, value, grad, local, lines[0])
         for more in lines[1:]:
             # the tree goes on beside the wrapped words: siblings below, the gate's own inputs
-            table.add_row(Text(guide, style=DIM), "", "", "", more)
-    # numbers are never squeezed into ellipses
-    for column in table.columns[1:4]:
-        column.min_width = max((len(str(cell)) for cell in column.cells), default=0)
+            table.add_row(Text(guide, style=DIM), *[""] * len(shape), "", "", "", more)
+    # numbers are never squeezed into ellipses (an array gate's local column holds a formula,
+    # which may wrap like the pattern column)
+    for column in table.columns[1 : 4 if arrays else 4]:
+        column.min_width = max((_width(cell) for cell in column.cells), default=0)
     return table
+
+
+def _width(cell) -> int:
+    """The widest line of a cell (a small matrix is one line per row)."""
+    return max((len(line) for line in str(cell).split("\n")), default=0)
+
+
+def _shape(r: Result, node: int) -> str:
+    return shape_text(r.values[node]) or "()"
 
 
 def fork_lines(r: Result, names: list[str]) -> list[Text]:
@@ -253,13 +279,20 @@ def inputs_table(r: Result, max_rows: int = MAX_GATES) -> Table | Group:
         padding=(0, 1),
     )
     table.add_column("name", no_wrap=True)
+    arrays = any(is_array(v) for v in r.values)
+    if arrays:
+        table.add_column("shape", no_wrap=True, style=DIM)
     table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}")
     table.add_column("gradient", justify="right", style=GRAD, header_style=f"bold {GRAD}")
     rows = [(name, node, "") for name, node in g.var_ids.items()]
     rows += [(name, node, " (intermediate)") for name, node in g.names.items()]
     for name, node, kind in rows[:max_rows]:
+        shape = [shape_text(r.values[node]) or "()"] if arrays else []
         table.add_row(
-            Text(name, style="bold cyan").append(kind, style=DIM), fmt(r.values[node]), fmt(r.grads[node])
+            Text(name, style="bold cyan").append(kind, style=DIM),
+            *shape,
+            fmt_cell(r.values[node]),
+            fmt_cell(r.grads[node]),
         )
     if len(rows) > max_rows:
         more = Text(f"... and {len(rows) - max_rows} more (all of them: --format plain or json)", style=DIM)

@@ -13,7 +13,7 @@ from rich.text import Text
 from ..core.engine import Result
 from ..core.expr import local_text
 from ..core.gates import GATES, formula
-from .common import carries_gradient, fmt, node_names, uses
+from .common import carries_gradient, fmt, node_names, shape_text, stretched, uses, vjp_texts
 from .latex import latex_formula, latex_name
 
 VALUE, GRAD, DIM = "green", "red", "dim"
@@ -41,19 +41,26 @@ def _steps(result: Result):
         if result.contribs[node] is None:
             continue
         args = g.args[node]
-        texts = _local_texts(g, node, names, result.tie)
+        array_gate = GATES[g.ops[node]].shape is not None
+        texts = vjp_texts(result, names, node) if array_gate else _local_texts(g, node, names, result.tie)
         for k, a in enumerate(args):
-            if not carries_gradient(result, a):
+            if not carries_gradient(result, a) or result.contribs[node][k] is None:
                 continue
-            local = texts[k] if texts is not None else _factor(fmt(result.locals[node][k]))
+            if array_gate:  # the whole vector-Jacobian product, CS231n's dW = transpose(X) @ dS
+                up, local = None, texts[k]
+            else:
+                up = names[node]
+                local = texts[k] if texts is not None else _factor(fmt(result.locals[node][k]))
+                if stretched(result, node, k):
+                    local = f"sum back to {shape_text(result.values[a]) or 'a number'}: {local}"
             op = "+=" if seen[a] else "="
             seen[a] = True
             remaining[a] -= 1
-            so_far[a] += result.contribs[node][k]
+            sent = result.contribs[node][k]
+            so_far[a] = so_far[a] + sent  # a new sum, never in place: arrays may be shared
             final = remaining[a] == 0
             total = (result.grads[a] if final else so_far[a]) if op == "+=" else None
-            sent = result.contribs[node][k]
-            out.append(("backward", number[node], names[a], op, local, names[node], sent, total, final))
+            out.append(("backward", number[node], names[a], op, local, up, sent, total, final))
     return out
 
 
@@ -79,7 +86,12 @@ def _lines(result: Result):
     width = max((len(r[2]) for r in forward), default=1)
     yield [("# forward pass: a value on every wire", DIM)]
     for _, n, name, text, value in forward:
-        yield [(f"({n}) ".rjust(6), DIM), (f"{name.ljust(width)} = {text} = ", None), (fmt(value), VALUE)]
+        yield [
+            (f"({n}) ".rjust(6), DIM),
+            (f"{name.ljust(width)} = {text} = ", None),
+            (fmt(value), VALUE),
+            *_shape_note(value),
+        ]
     yield [("# backward pass, in reverse: gradient = local gradient * upstream gradient", DIM)]
     for row in rows:
         if row[0] == "seed":
@@ -94,14 +106,22 @@ def _lines(result: Result):
             _, n, target, op, local, up, value, total, final = row
             line = [
                 (f"({n}) ".rjust(6), DIM),
-                (f"d{target} {op} {local} * d{up} = ", None),
+                (f"d{target} {op} {local} * d{up} = " if up else f"d{target} {op} {local} = ", None),
                 (fmt(value), GRAD),
+                *_shape_note(value),
             ]
             if total is not None and final:
                 line += [(f"  # fork: d{target} = ", DIM), (fmt(total), f"bold {GRAD}")]
             elif total is not None:
                 line += [(f"  # d{target} so far = ", DIM), (fmt(total), GRAD)]
             yield line
+
+
+def _shape_note(value) -> list:
+    """`  # (500, 10)` after an array's step (dimension analysis, as CS231n asks); nothing for a
+    number, or for a big array whose summary already starts with its shape."""
+    text = shape_text(value)
+    return [(f"  # {text}", DIM)] if text and fmt(value).startswith("[") else []
 
 
 def steps_plain(result: Result) -> str:
@@ -144,9 +164,8 @@ def steps_latex(result: Result) -> str:
             rel = "&=" if op == "=" else "&\\mathrel{+}="
             word = "fork: total" if final else "so far"
             tail = rf" \quad \text{{({word} {fmt(total)})}}" if total is not None else ""
-            lines.append(
-                rf"{lhs} {rel} {latex_formula(local)} \cdot {_d(up, out)} = {fmt(value)}{tail} && ({n}) \\"
-            )
+            times = rf" \cdot {_d(up, out)}" if up else ""
+            lines.append(rf"{lhs} {rel} {latex_formula(local)}{times} = {fmt(value)}{tail} && ({n}) \\")
     lines[-1] = lines[-1].removesuffix(r" \\")
     lines.append(r"\end{align*}")
     return "\n".join(lines) + "\n"
