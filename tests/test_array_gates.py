@@ -94,7 +94,7 @@ def test_steps_text_of_array_gates_evaluates_to_the_engines_product(source, shap
     for row in _steps(r):
         if row[0] != "backward" or row[5] is not None:  # only the array gates' products (up is None)
             continue
-        _, n, target, op, text, _, sent, _ = row
+        _, n, target, op, text, _, sent, _, _ = row
         t = parse(text)
         got = arrays.forward(t, {v: env[v] for v in t.var_ids})[t.output]
         np.testing.assert_allclose(

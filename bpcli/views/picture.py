@@ -224,7 +224,7 @@ def circuit_table(
         ]
         if arrays:
             used.append(max([len("shape")] + [len(_shape(r, row[1])) for row in rows]))
-        room = max(16, width - sum(used) - 8)
+        room = max(16, width - sum(used) - 2 * len(used))  # 2 spaces between columns
     for label, node, value, grad, local, pattern, guide in rows:
         shape = [_shape(r, node)] if arrays else []
         lines = pattern.wrap(console, room) if room is not None and pattern.cell_len > room else [pattern]
