@@ -3,6 +3,7 @@
     python bench/run.py            # the full run (~5-10 minutes on 2 cores)
     python bench/run.py --quick    # fewer repeats and sizes, for a smoke test
     python bench/run.py --readme   # also copy the tables into README.md
+    python bench/run.py --only arrays [--readme]   # re-measure the arrays section alone
 
 Peers: SymPy (parse + diff + evalf; lambdify for batch), micrograd, PyTorch CPU autograd (one
 thread), JAX where installed; floors `python -c pass` and `python -c "import typer"`. A peer that
@@ -521,11 +522,64 @@ def verdicts(cold: dict, graph: dict, batch_v: dict, diff_v: dict | None = None)
     if tree and 1000 in tree["sizes"]:
         t = tree["rows"]["bp diff"][1000]
         ratios = ", ".join(f"{n}: {b / s:.2f}" for n, (s, b, _) in tree["lengths"].items())
-        text = f"4. `bp diff` of a 1,000-gate expression: {cell(t)}"
+        text = f"5. `bp diff` of a 1,000-gate expression: {cell(t)}"
         if not isinstance(t, Failed):
             text += f" (goal < 1 s): {ok(t < 1)}"
         lines.append(text + f"; printed length / input length by size (linear if flat): {ratios}.")
     return "\n".join(lines) + "\n"
+
+
+_ARRAYS = ("<!-- arrays:start -->", "<!-- arrays:end -->")
+
+
+def arrays_section(quick: bool) -> tuple[str, str]:
+    """The arrays benchmark (bench/bench_arrays.py) as (Markdown section, Done line 4.), each
+    wrapped in markers so `--only arrays` can replace them alone."""
+    from bench_arrays import section
+
+    table, done = section(8 if quick else 30)
+    start, end = _ARRAYS
+    return f"{start}\n{table}{end}\n", f"{start}\n4. {done}\n{end}\n"
+
+
+def _splice(text: str, new_parts: list[str]) -> str:
+    """Replace each marked arrays part of `text` by the new one, in order (or append them)."""
+    start, end = _ARRAYS
+    for part in new_parts:
+        at = text.find(start)
+        if at < 0:
+            text = text.rstrip("\n") + "\n\n" + part
+            continue
+        stop = text.index(end, at) + len(end) + 1
+        # park the replaced part behind a placeholder so the next search finds the next one
+        text = text[:at] + part.replace(start, "\0", 1) + text[stop:]
+    return text.replace("\0", start)
+
+
+def only_arrays(args) -> int:
+    """Re-measure the arrays section and splice it into results.md (and README.md)."""
+    table, done = arrays_section(args.quick)
+    print(done + "\n" + table)
+    targets = [Path(args.out)] + ([ROOT / "README.md"] if args.readme else [])
+    for path in targets:
+        text = path.read_text()
+        if path.name == "README.md" and "<!-- bench:end -->" in text:
+            before, after = text.split("<!-- bench:end -->", 1)
+            path.write_text(_insert_parts(before, done, table) + "<!-- bench:end -->" + after)
+        else:
+            path.write_text(_insert_parts(text, done, table))
+    return 0
+
+
+def _insert_parts(text: str, done: str, table: str) -> str:
+    """The Done line after the last Done line (3.), the table at the end; or both replaced."""
+    if _ARRAYS[0] in text:
+        return _splice(text, [done, table])
+    head, sep, rest = text.partition("\n3. ")
+    if sep:
+        line, nl, rest = rest.partition("\n")
+        text = head + sep + line + nl + done + rest
+    return text.rstrip("\n") + "\n\n" + table
 
 
 def main() -> int:
@@ -533,7 +587,10 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repeats and sizes (a smoke test)")
     ap.add_argument("--out", default=str(HERE / "results.md"), help="where to write the Markdown tables")
     ap.add_argument("--readme", action="store_true", help="also put the tables into README.md")
+    ap.add_argument("--only", choices=["arrays"], help="re-measure one section, keeping the others")
     args = ap.parse_args()
+    if args.only == "arrays":
+        return only_arrays(args)
     repeat = 3 if args.quick else 7
     started = time.perf_counter()
     versions = []
@@ -561,6 +618,7 @@ def main() -> int:
         cold_md, cold_v = cold_start(work, 5 if args.quick else 31)
         graph_md, graph_v = graphs(work, args.quick, repeat // 2 + 1)
         batch_md, batch_v = batch(work, args.quick, repeat)
+        arrays_md, arrays_done = arrays_section(args.quick)
         diff_md, diff_v = derivatives(work, args.quick, repeat)
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     header = (
@@ -570,7 +628,15 @@ def main() -> int:
         f" The whole run took {time.perf_counter() - started:.0f} s.\n"
     )
     report = "\n".join(
-        [header, verdicts(cold_v, graph_v, batch_v, diff_v), cold_md, graph_md, batch_md, diff_md]
+        [
+            header,
+            verdicts(cold_v, graph_v, batch_v, diff_v) + arrays_done,
+            cold_md,
+            graph_md,
+            batch_md,
+            arrays_md,
+            diff_md,
+        ]
     )
     Path(args.out).write_text("# bp benchmark\n\n" + report)
     print(report)

@@ -69,6 +69,8 @@ def test_formats_and_names(bp):
         (("x*y", "--order", "3"), "--order"),
         (("x*", "--wrt", "x"), "column"),
         (("x", "--format", "rich"), "--format"),
+        (("dot(w, x)",), "scalar expressions"),
+        (("w[0] * x", "--order", "2"), "scalar expressions"),
     ],
 )
 def test_usage_errors(bp, argv, words):
@@ -199,6 +201,8 @@ def test_eval_hessian_outputs(bp):
     assert obj["hessian"] == {"x": {"x": 60.0, "y": 12.0}, "y": {"x": 12.0, "y": 0.0}}
     r = bp("eval", "x*y", "--x", "2", "--y", "5", "--hessian", "--wrt", "x")
     assert r.code == 2 and "--hessian" in r.err
+    r = bp("eval", "sum(w*w)", "--w", "1,2", "--hessian")
+    assert r.code == 2 and "--hessian works on scalar expressions" in r.err
     # x^y at x = 0: the gradient has its limits (pow's code), the printed second derivatives not
     r = bp("eval", "x^y", "--x", "0", "--y", "2", "--hessian", "--format", "plain")
     assert r.code == 3 and r.err.count("\n") == 1 and "second derivatives are not finite" in r.err

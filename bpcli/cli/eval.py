@@ -9,7 +9,7 @@ import typer
 from ..core.errors import UsageError
 from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn
 
-FORMATS = ("rich", "plain", "json", "dot", "mermaid", "latex")
+FORMATS = ("rich", "plain", "json", "dot", "mermaid", "latex", "html")
 
 app = typer.Typer()
 
@@ -17,7 +17,9 @@ EVAL_HELP = """Evaluate EXPR and every partial derivative by backpropagation.
 
 Bind variables with --x 2, --x=2 or x=2 (before or after EXPR; negative values work:
 --y -3), or many at once with --vars FILE (a JSON object or name=value lines).
-EXPR may be - to read it from standard input.
+EXPR may be - to read it from standard input. A value may be an array: --w 2,-3,-3,
+--W '[[1,2],[3,4]]', or --X @data.npy (.npy, .csv or .json); see the README's
+"Vectors and matrices" for dot, @, sum, mean, softmax, logsumexp and indexing.
 
 \b
 Examples:
@@ -26,6 +28,7 @@ Examples:
   bp eval "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --expand
   bp eval "2*(x*y + max(z,w))" --x 3 --y -4 --z 2 --w -1 --wrt z
   echo "sigmoid(x)" | bp eval - --x 0 --format plain
+  bp eval "sigmoid(dot(w, x))" --w 2,-3,-3 --x -1,-2,1
 
 Functions: exp log ln sqrt sigmoid sigma σ tanh relu abs max min sin cos tan
 cosh sinh softplus pow sign step. Constants: pi π e. --hessian adds every
@@ -40,7 +43,7 @@ gradient is not finite).
 @app.command("eval", context_settings=_FREE_WORDS, help=EVAL_HELP)
 def eval_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
-    format: str = typer.Option("rich", "--format", help="rich | plain | json | dot | mermaid | latex"),
+    format: str = typer.Option("rich", "--format", help="rich | plain | json | dot | mermaid | latex | html"),
     wrt: str | None = typer.Option(
         None, "--wrt", help="Print only the gradient of this variable, as a bare number."
     ),
@@ -52,7 +55,9 @@ def eval_cmd(
     vars_file: str | None = VARS_OPTION,
     steps: bool = typer.Option(False, "--steps", help="Staged code: forward, then the chain rule backward."),
     compare: bool = typer.Option(False, "--compare", help="Composite gates beside their expansion."),
-    out_file: str | None = typer.Option(None, "--out", metavar="FILE", help="Also draw FILE.svg or .png."),
+    out_file: str | None = typer.Option(
+        None, "--out", metavar="FILE", help="Also draw FILE.svg, .png, .pdf or .html."
+    ),
     max_gates: int = typer.Option(300, "--max-gates", help="Most gates the picture draws."),
     csv: str | None = typer.Option(
         None,
@@ -107,7 +112,11 @@ def eval_cmd(
 
         second = hessian_at(result.graph, bindings, tie)
     out = sys.stdout
-    if out_file is not None:
+    if out_file is not None and out_file.lower().endswith(".html"):
+        from ..views.html import write_page
+
+        write_page(result, out_file, max_gates)
+    elif out_file is not None:
         from ..views.dot import write_image
 
         write_image(result, out_file)
@@ -136,3 +145,7 @@ def eval_cmd(
         from ..views.dot import dot
 
         out.write(dot(result))
+    elif format == "html":
+        from ..views.html import html_page
+
+        out.write(html_page(result, max_gates))

@@ -268,6 +268,9 @@ def derivatives(source: str | Graph, wrt: list[str] | None = None, order: int = 
     if tie not in TIES:
         raise UsageError(f"tie must be one of {', '.join(TIES)}, not {tie!r}")
     graph = parse(source) if isinstance(source, str) else source
+    from .array_gates import require_scalar
+
+    require_scalar(graph, {}, "diff")
     names = check_wrt(graph, wrt)
     d = Derivatives(graph, tie)
     return d, d.gradient(wrt=names) if order == 1 else d.hessian(names)
@@ -286,6 +289,9 @@ def hessian(
     from .parse import parse
 
     graph = parse(source) if isinstance(source, str) else source
+    from .array_gates import require_scalar
+
+    require_scalar(graph, bindings, "--hessian")
     check_bindings(graph, bindings)
     d, nodes = derivatives(graph, None, 2, tie)
     try:

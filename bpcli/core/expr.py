@@ -401,7 +401,21 @@ def _form(op, p, xs, symbols=False) -> tuple[str, int]:
         return f"1 / {_wrap(xs[0], POWER)}", PRODUCT
     if op == "id":
         return xs[0]
-    name = GATES[op].symbol if symbols and GATES[op].symbol in FUNCTIONS else CALL_NAMES[op]
+    if op == "matmul":  # binds like *
+        left, right = xs
+        return f"{_wrap(left, PRODUCT)} @ {_wrap(right, POWER)}", PRODUCT
+    if op in ("amax", "amin", "sum", "mean") and (op[0] == "a" or p is not None):
+        axis = "" if p is None else f", {number_text(p)}"
+        return f"{CALL_NAMES.get(op, op[1:])}({xs[0][0]}{axis})", ATOM
+    if op == "index":
+        return f"{_wrap(xs[0], ATOM)}[{', '.join(x[0] for x in xs[1:])}]", ATOM
+    row = GATES[op]
+    if row.formula:  # an array gate's own template (A @ B, a[i], sum(a, 1))
+        from .gates import template_text
+
+        text = template_text(op, [_wrap(x, POWER) for x in xs], p)
+        return text, MUL if " @ " in text else ATOM
+    name = row.symbol if symbols and row.symbol in FUNCTIONS else CALL_NAMES.get(op, op)
     return f"{name}({', '.join(x[0] for x in xs)})", ATOM
 
 
@@ -438,6 +452,23 @@ def local_text(op: str, names: list, out: str, param=None, *, tie: str = "split"
         if "out" in g.var_ids:
             show[g.var_ids["out"]] = out
         texts.append(to_text(g, node, show, factor=True))
+    return tuple(texts)
+
+
+def vjp_text(op: str, names: list[str], out: str, up: str, param=None) -> tuple:
+    """An array gate's vector-Jacobian product for each input as bp text over the wires' names
+    (`dS @ transpose(W)`), from the row's `vjp` strings; None where the row has no string."""
+    row = GATES[op]
+    if not row.vjp:
+        return (None,) * len(names)
+    texts = []
+    for name in row.inputs:
+        g, node = _specialised(row.vjp[name], row.inputs, (None,) * len(row.inputs), param)
+        show = {g.var_ids[s]: t for s, t in zip(row.inputs, names, strict=True) if s in g.var_ids}
+        for slot, text in (("out", out), ("up", up)):
+            if slot in g.var_ids:
+                show[g.var_ids[slot]] = text
+        texts.append(to_text(g, node, show))
     return tuple(texts)
 
 

@@ -23,8 +23,9 @@ A row (`Gate`) holds:
   limit at an edge point; max/min of any arity in one pass); tests check it against `d`;
 - `pattern` (distributor, swapper, router), `label` (words for the picture), `kink` (what to warn
   at a non-differentiable point), `expand` (the gate in the lecture's primitive gates `*`, `+`,
-  `*a`, `+c`, `exp`, `1/x`, ...) and `primitive`. The gate as text (`x + y`, `σ(x)`) is printed
-  by `bpcli.core.expr` from the op itself.
+  `*a`, `+c`, `exp`, `1/x`, ...), `primitive`, and for array gates `shape` and `formula`. The
+  gate as text (`x + y`, `σ(x)`) is printed by `bpcli.core.expr` from the op itself (a row's
+  `formula` template where the printer has no form of its own: `A @ B`, `a[i]`).
 
 Adding a scalar function is one row here plus its name in `FUNCTIONS` (and in the README).
 """
@@ -166,6 +167,12 @@ class Gate:
     #: cannot give the value: a limit at an edge point (pow at a = 0) or a variadic gate whose
     #: strings grow with its arity (max, min). tests/test_gates.py checks it against `d`.
     code: Callable | None = None
+    #: array gates: shape(input shapes, p) -> the output's shape (ValueError if they do not fit)
+    shape: Callable | None = None
+    #: array gates: the gate as text where `bpcli.core.expr`'s printer has no form of its own
+    #: (`{0} @ {1}`, `a[i]`): a str.format template (`{p}` the parameter, `{all}` every input)
+    #: or a callable(names, p)
+    formula: str | Callable = ""
 
     @property
     def arity(self) -> int:
@@ -373,7 +380,7 @@ _ROWS = [
         X,
         forward=lambda m, x, p=None: x,
         d={"x": "1"},
-        label="identity (q = x): passes the gradient through",
+        label="identity: passes the gradient through",
     ),
     Gate("exp", "exp", X, forward=lambda m, x, p=None: m.exp(x), d={"x": "out"}),
     Gate("log", "log", X, forward=lambda m, x, p=None: m.log(x), d={"x": "1/x"}),
@@ -411,7 +418,7 @@ _ROWS = [
         X,
         forward=lambda m, x, p=None: m.where(x > 0, x, 0.0),
         d={"x": "step(x)"},
-        label="gate: passes the gradient where x > 0",
+        label="passes the gradient where its input > 0",
         kink=lambda x: "is at its kink x = 0; using relu'(0) = 0" if x == 0 else None,
     ),
     Gate(
@@ -440,7 +447,7 @@ _ROWS = [
         XY,
         forward=lambda m, x, y, p=None: x - y,
         d={"x": "1", "y": "-1"},
-        label="distributor with a sign flip: +g to the left, −g to the right",
+        label="distributor with a sign flip: +1 to the left, −1 to the right",
         expand=lambda b, x, y, p=None: b.gate("add", x, b.gate("scale", y, param=-1.0)),
         primitive=False,
     ),
@@ -597,6 +604,22 @@ FUNCTIONS: dict[str, str] = {
 CONSTANTS: dict[str, float] = {"pi": math.pi, "π": math.pi, "e": math.e}
 
 
+def formula(op: str, names: list[str], param: float | None = None) -> str:
+    """The gate as a formula over its inputs' names: `q + z`, `σ(s)`, `1 / d`, `A @ B`."""
+    from .expr import formula as printed
+
+    return printed(op, names, param)
+
+
+def template_text(op: str, names: list[str], param: float | None = None) -> str:
+    """A row's own `formula` template filled in (array gates)."""
+    row = GATES[op]
+    if callable(row.formula):
+        return row.formula(names, param)
+    p = number_text(param) if param is not None else ""
+    return row.formula.format(*names, p=p, all=", ".join(names))
+
+
 def symbol(op: str, param: float | None = None) -> str:
     """The picture's symbol for a gate: `+`, `*-1`, `+1`, `^2`, `σ` ..."""
     if op == "scale":
@@ -624,3 +647,144 @@ class NumpyMath:
 
     def equal(self, a, b):
         return (a == b).astype(float)
+
+
+# -- array gates: dot, @, reductions, transpose, softmax, logsumexp, indexing ------------------
+# Every scalar row above also works elementwise on arrays (arrays.py). These rows' backward pass
+# is a vector-Jacobian product: `vjp` writes each input's product once, in CS231n's vectorised
+# form over the input names, `out`, `p` and `up` (for matrices and whole-array reductions); `code`
+# gives its numbers for every rank and axis (tests/test_array_gates.py checks it against the
+# strings) and `shape` checks the inputs' shapes before any arithmetic. NumPy is loaded on the
+# first use of an array gate, never by a scalar expression.
+from . import array_gates as _A  # noqa: E402
+
+_ARRAY_ROWS = [
+    Gate(
+        "matmul",
+        "@",
+        ("A", "B"),
+        forward=lambda m, a, b, p=None: _A.np.matmul(a, b),
+        vjp={"A": "up @ transpose(B)", "B": "transpose(A) @ up"},
+        code=_A.matmul_vjp,
+        shape=_A.matmul_shape,
+        pattern="swapper",
+        label="swapper with transposes: dA = up @ transpose(B), dB = transpose(A) @ up",
+        formula="{0} @ {1}",
+    ),
+    Gate(
+        "dot",
+        "dot",
+        ("a", "b"),
+        forward=lambda m, a, b, p=None: _A.np.dot(a, b),
+        vjp={"a": "up * b", "b": "up * a"},
+        code=_A.dot_vjp,
+        shape=_A.dot_shape,
+        pattern="swapper",
+        label="swapper: each input gets the other times the gradient",
+        formula="dot({0}, {1})",
+    ),
+    Gate(
+        "sum",
+        "sum",
+        ("a",),
+        forward=_A.sum_forward,
+        vjp={"a": "up"},  # copied to every entry (along the axis, with one)
+        code=_A.sum_vjp,
+        shape=_A.reduce_shape,
+        pattern="distributor",
+        label="distributor: every entry gets the gradient",
+        formula=_A.axis_formula("sum"),
+    ),
+    Gate(
+        "mean",
+        "mean",
+        ("a",),
+        forward=_A.mean_forward,
+        vjp={"a": "up / size(a)"},
+        code=_A.mean_vjp,
+        shape=_A.reduce_shape,
+        pattern="distributor",
+        label="distributor: every entry gets the gradient / count",
+        formula=_A.axis_formula("mean"),
+    ),
+    Gate(
+        "amax",
+        "max",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.max(a),
+        vjp={"a": "up * (1 - step(out - a)) / sum(1 - step(out - a))"},  # split among tied entries
+        code=_A.extreme_vjp,
+        shape=_A.extreme_shape,
+        pattern="router",
+        label="router: the gradient goes to the largest entry",
+        formula="max({0})",
+    ),
+    Gate(
+        "amin",
+        "min",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.min(a),
+        vjp={"a": "up * (1 - step(a - out)) / sum(1 - step(a - out))"},
+        code=_A.extreme_vjp,
+        shape=_A.extreme_shape,
+        pattern="router",
+        label="router: the gradient goes to the smallest entry",
+        formula="min({0})",
+    ),
+    Gate(
+        "transpose",
+        "ᵀ",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.transpose(a),
+        vjp={"a": "transpose(up)"},  # no code: the engine compiles the string
+        shape=_A.transpose_shape,
+        label="transposes the gradient back",
+        formula="transpose({0})",
+    ),
+    Gate(
+        "softmax",
+        "softmax",
+        ("a",),
+        forward=lambda m, a, p=None: _A.softmax(a),
+        vjp={"a": "out * (up - sum(up * out))"},  # per row of a matrix
+        code=_A.softmax_vjp,
+        shape=_A.vector_shape("softmax"),
+        label="×(diag(s) − s sᵀ) along the last axis",
+        formula="softmax({0})",
+    ),
+    Gate(
+        "logsumexp",
+        "logsumexp",
+        ("a",),
+        forward=lambda m, a, p=None: _A.logsumexp(a),
+        vjp={"a": "up * softmax(a)"},  # per row of a matrix
+        code=_A.logsumexp_vjp,
+        shape=_A.vector_shape("logsumexp"),
+        label="×softmax along the last axis",
+        formula="logsumexp({0})",
+    ),
+    Gate(
+        "size",
+        "size",
+        ("a",),
+        forward=lambda m, a, p=None: float(_A.np.size(a)),
+        vjp={"a": "0"},
+        code=_A.no_gradient,
+        shape=_A.size_shape,
+        label="a count: no gradient",
+        formula="size({0})",
+    ),
+    Gate(
+        "index",
+        "[]",
+        (),  # the array, then one or more indices
+        forward=_A.index_forward,
+        code=_A.index_vjp,  # a scatter: up into the picked entries, 0 elsewhere (no bp string)
+        shape=_A.index_shape,
+        pattern="router",
+        label="router: the gradient goes to the picked entries",
+        formula=lambda n, p: f"{n[0]}[{', '.join(n[1:])}]",
+    ),
+]
+GATES.update({g.op: g for g in _ARRAY_ROWS})
+FUNCTIONS.update(_A.ARRAY_FUNCTIONS)

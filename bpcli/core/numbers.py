@@ -9,8 +9,11 @@ def number_text(p: float) -> str:
     return repr(int(p)) if p == int(p) and abs(p) < 1e15 else repr(p)
 
 
-def num(v: float) -> float:
-    """A number as bp prints it: the float itself, with -0.0 shown as 0.0."""
+def num(v: float):
+    """A number as bp prints it: the float itself, with -0.0 shown as 0.0; an array as nested
+    lists of such numbers (JSON's shape for it)."""
+    if getattr(v, "ndim", None) is not None:  # a NumPy array or number
+        return (v + 0.0).tolist()  # + 0.0 turns -0.0 into 0.0 (entry by entry); a 0-d one is a float
     return 0.0 if v == 0 else v
 
 

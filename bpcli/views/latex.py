@@ -46,6 +46,9 @@ _FUNCS |= {"max": r"\max", "min": r"\min", "σ": r"\sigma", "sign": r"\operatorn
 _FUNCS |= {"relu": r"\operatorname{relu}", "abs": r"\operatorname{abs}", "sqrt": r"\operatorname{sqrt}"}
 _FUNCS |= {"softplus": r"\operatorname{softplus}", "cosh": r"\cosh", "sinh": r"\sinh"}
 _FUNCS |= {"step": r"\operatorname{step}", "sigmoid": r"\sigma"}
+# arrays: A @ B is written as a product by juxtaposition, transpose(A) as A^\top
+_FUNCS |= {f: rf"\operatorname{{{f}}}" for f in ("sum", "mean", "dot", "softmax", "logsumexp", "size")}
+_FUNCS |= {"@": r"\,"}
 
 
 def latex_formula(text: str) -> str:
@@ -68,6 +71,19 @@ def latex_formula(text: str) -> str:
             if group[0] == "(" and group[-1] == ")":
                 group = group[1:-1]
             out.append("^{" + latex_formula(" ".join(group)) + "}")
+            i = j
+            continue
+        if tok == "transpose" and tokens[i + 1 : i + 2] == ["("]:
+            j, depth = i + 1, 0
+            while j < len(tokens):
+                depth += tokens[j] == "("
+                depth -= tokens[j] == ")"
+                j += 1
+                if depth == 0:
+                    break
+            inner = tokens[i + 2 : j - 1]
+            body = latex_formula(" ".join(inner))
+            out.append((body if len(inner) == 1 else f"({body})") + r"^{\top}")
             i = j
             continue
         if tok == "*":
