@@ -58,6 +58,16 @@ SOURCES = [
     "q = x; q = y; q",
     "(x",
     "x = ",
+    # arrays: @ binds like *, postfix indexing and transpose, reductions with an axis
+    "wᵀ @ x + b",
+    "S = X @ W; L = mean(logsumexp(S) - S[y])",
+    "A[0, 1] * x[2] + sum(a, -1)[0] + max(a) + (x + y)[1]ᵀ",
+    "2x @ y @ z ^ 2",
+    "x[",
+    "x[1,]",
+    "a @",
+    "sum(a, b)",
+    "xᵀᵀ[0]",
 ]
 
 

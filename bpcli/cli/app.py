@@ -18,7 +18,7 @@ from ._options import plain_coercion
 from ._output import CheckedStdout
 
 #: every command, in the order `bp --help` lists them: name -> module under bpcli.cli
-COMMANDS = ("eval", "check", "problems", "explain", "gradcheck", "descend", "fit", "plot")
+COMMANDS = ("eval", "diff", "check", "problems", "explain", "gradcheck", "descend", "fit", "plot")
 
 
 def _version(value: bool) -> None:

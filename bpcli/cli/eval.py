@@ -9,7 +9,7 @@ import typer
 from ..core.errors import UsageError
 from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn, wrt_names
 
-FORMATS = ("rich", "plain", "json", "dot", "mermaid", "latex")
+FORMATS = ("rich", "plain", "json", "dot", "mermaid", "latex", "html")
 
 app = typer.Typer()
 
@@ -17,7 +17,9 @@ EVAL_HELP = """Evaluate EXPR and every partial derivative by backpropagation.
 
 Bind variables with --x 2, --x=2 or x=2 (before or after EXPR; negative values work:
 --y -3), or many at once with --vars FILE (a JSON object or name=value lines).
-EXPR may be - to read it from standard input.
+EXPR may be - to read it from standard input. A value may be an array: --w 2,-3,-3,
+--W '[[1,2],[3,4]]', or --X @data.npy (.npy, .csv or .json); see the README's
+"Vectors and matrices" for dot, @, sum, mean, softmax, logsumexp and indexing.
 
 \b
 Examples:
@@ -26,6 +28,11 @@ Examples:
   bp eval "1/(1+exp(-(w0*x0+w1*x1+w2)))" w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --expand
   bp eval "2*(x*y + max(z,w))" --x 3 --y -4 --z 2 --w -1 --wrt z
   echo "sigmoid(x)" | bp eval - --x 0 --format plain
+  bp eval "sigmoid(dot(w, x))" --w 2,-3,-3 --x -1,-2,1
+
+Functions: exp log ln sqrt sigmoid sigma σ tanh relu abs max min sin cos tan
+cosh sinh softplus pow sign step. Constants: pi π e. --hessian adds every
+second partial; bp diff EXPR prints the derivatives as formulas.
 
 \b
 Exit codes: 0 success, 2 usage or syntax error, 3 math error (a value or
@@ -47,7 +54,7 @@ def _language() -> str:
 @app.command("eval", context_settings=_FREE_WORDS, help=EVAL_HELP + _language())
 def eval_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
-    format: str = typer.Option("rich", "--format", help="rich | plain | json | dot | mermaid | latex"),
+    format: str = typer.Option("rich", "--format", help="rich | plain | json | dot | mermaid | latex | html"),
     wrt_values: list[str] | None = typer.Option(
         None,
         "--wrt",
@@ -61,7 +68,9 @@ def eval_cmd(
     vars_file: str | None = VARS_OPTION,
     steps: bool = typer.Option(False, "--steps", help="Staged code: forward, then the chain rule backward."),
     compare: bool = typer.Option(False, "--compare", help="Composite gates beside their expansion."),
-    out_file: str | None = typer.Option(None, "--out", metavar="FILE", help="Also draw FILE.svg or .png."),
+    out_file: str | None = typer.Option(
+        None, "--out", metavar="FILE", help="Also draw FILE.svg, .png, .pdf or .html."
+    ),
     max_gates: int = typer.Option(300, "--max-gates", help="Most gates the picture draws."),
     csv: str | None = typer.Option(
         None,
@@ -74,6 +83,9 @@ def eval_cmd(
         "--grid",
         metavar="NAME=A:B:N",
         help="Batch: evaluate on a grid; repeat for a cartesian product.",
+    ),
+    hessian: bool = typer.Option(
+        False, "--hessian", help="Also every second partial d2f/dxdy at the point (plain, json)."
     ),
     on_error: str = typer.Option(
         "fail",
@@ -94,6 +106,8 @@ def eval_cmd(
     check_view(format, steps, compare, out_file)
     if max_gates < 0:
         raise UsageError(f"--max-gates must be 0 or more, not {max_gates}")
+    if hessian and (csv is not None or grid or wrt is not None):
+        raise UsageError("--hessian goes with one point and every input (not with --csv, --grid or --wrt)")
     if csv is not None or grid:  # the SIMD pass: many points, CSV or JSON Lines out
         from ..core.batch import eval_batch
 
@@ -111,8 +125,17 @@ def eval_cmd(
             have = ", ".join([*result.graph.var_ids, *result.graph.names][:10]) or "none"
             raise UsageError(f"--wrt {name}: not a variable of the expression (its variables: {have})")
     warn(result.warnings)
+    second = None
+    if hessian:
+        from ..core.derive import hessian as hessian_at
+
+        second = hessian_at(result.graph, bindings, tie)
     out = sys.stdout
-    if out_file is not None:
+    if out_file is not None and out_file.lower().endswith(".html"):
+        from ..views.html import write_page
+
+        write_page(result, out_file, max_gates)
+    elif out_file is not None:
         from ..views.dot import write_image
 
         write_image(result, out_file)
@@ -121,6 +144,10 @@ def eval_cmd(
 
         other = evaluate(result.graph, bindings, expand=True, tie=tie) if compare else None
         show(result, format, steps, other, max_gates)
+        if second is not None:
+            from ..views.text import hessian_lines
+
+            out.write(hessian_lines(second, result.graph.output_name))
     elif names and len(names) > 1:
         from ..views.text import wrt_lines
 
@@ -132,12 +159,16 @@ def eval_cmd(
     elif format == "plain":
         from ..views.text import plain
 
-        out.write(plain(result))
+        out.write(plain(result, second))
     elif format == "json":
         from ..views.text import as_json
 
-        out.write(as_json(result, with_graph=graph))
+        out.write(as_json(result, with_graph=graph, hessian=second))
     elif format == "dot":
         from ..views.dot import dot
 
         out.write(dot(result))
+    elif format == "html":
+        from ..views.html import html_page
+
+        out.write(html_page(result, max_gates))

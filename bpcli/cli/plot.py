@@ -95,6 +95,9 @@ def plot_cmd(
     rest, name, span = take_range(list(words or []))
     source, bindings = gather(rest, vars_file)
     graph = parse(source)
+    from ..core.array_gates import require_scalar
+
+    require_scalar(graph, bindings, "plot")
     if name is None:
         free = [v for v in graph.var_ids if v not in bindings]
         if len(free) != 1:

@@ -21,6 +21,7 @@ from itertools import repeat
 
 import numpy as np
 
+from .array_gates import require_scalar
 from .engine import backward, check_bindings, evaluate, forward
 from .errors import BpError, MathError, UsageError
 from .gates import GATES, NumpyMath
@@ -229,6 +230,8 @@ def eval_batch(
     if csv is not None and grids:
         raise UsageError("use either --csv or --grid, not both")
     graph = parse(source)
+    # many points of one scalar expression; an array expression is evaluated once, without them
+    require_scalar(graph, bindings, "--csv" if csv is not None else "--grid", "; drop it to evaluate it once")
     if csv is not None:
         names, lines, points = read_csv(csv, graph)
     else:

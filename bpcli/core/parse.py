@@ -17,9 +17,14 @@ import stat
 import threading
 from pathlib import Path
 
+from .array_gates import ARRAY_FUNCTIONS
 from .errors import BpSyntaxError, UsageError
 from .gates import CONSTANTS, FUNCTIONS, GATES
 from .graph import Graph
+
+# names that are functions and nothing else; the array functions (sum, mean, dot, ...) came later,
+# so a variable or statement may still be called `sum` or `mean` as before
+_RESERVED = frozenset(FUNCTIONS) - frozenset(ARRAY_FUNCTIONS)
 
 _HERE = Path(__file__).resolve().parent.parent  # bpcli/
 # installed: shipped inside the package; from a source checkout: the repo's grammar/ folder
@@ -34,6 +39,10 @@ _TOKEN_WORDS = {
     "TIMES": "'*'",
     "DIVIDE": "'/'",
     "POW": "'^'",
+    "MATMUL": "'@'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "TRANSPOSE": "'ᵀ'",
     "LPAR": "'('",
     "RPAR": "')'",
     "COMMA": "','",
@@ -89,7 +98,7 @@ class _Build:
             return g.names[s]
         if s in CONSTANTS:
             return g.const(CONSTANTS[s], (tok.line, tok.column))
-        if s in FUNCTIONS:
+        if s in _RESERVED:
             raise _Pending(f"'{s}' is a function: write {s}(...)", tok)
         return g.var(s, (tok.line, tok.column))
 
@@ -104,6 +113,18 @@ class _Build:
             near = difflib.get_close_matches(s, list(FUNCTIONS), n=1, cutoff=0.6)
             hint = f": did you mean {near[0]}?" if near else ""
             raise _Pending(f"unknown function '{s[:40]}'{hint} (to multiply, write {s[:40]}*(...))", tok)
+        if op in ("max", "min") and len(args) == 1:  # max(a): the largest entry of an array
+            return self.g.gate("a" + op, *args, pos=self._pos(tok))
+        if op in ("sum", "mean") and len(args) == 2:  # sum(a, k): along axis k, a whole number
+            axis = args[1]
+            g = self.g
+            if g.ops[axis] != "const" or g.params[axis] != int(g.params[axis]):
+                raise _Pending(f"the axis of {s}(a, k) must be a whole number such as 0 or -1", tok)
+            k = g.params[axis]
+            if axis == len(g.ops) - 1 and axis not in self.named:  # the literal becomes the parameter
+                for column in (g.ops, g.args, g.params, g.pos):
+                    column.pop()
+            return g.gate(op, args[0], param=k, pos=self._pos(tok))
         arity = GATES[op].arity
         if arity and len(args) != arity:
             n = "argument" if arity == 1 else "arguments"
@@ -130,6 +151,16 @@ class _Build:
     div = _binary("div")
     pow = _binary("pow")
 
+    matmul = _binary("matmul")
+
+    def index(self, c):
+        base, tok, *idx = c
+        return self.g.gate("index", base, *idx, pos=self._pos(tok))
+
+    def transpose(self, c):
+        base, tok = c
+        return self.g.gate("transpose", base, pos=self._pos(tok))
+
     def imul(self, c):
         left, right = c
         return self.g.gate("mul", left, right, pos=None)
@@ -153,7 +184,7 @@ class _Build:
         g = self.g
         if s in CONSTANTS:
             raise _Pending(f"'{s}' is a constant and cannot be assigned", tok)
-        if s in FUNCTIONS:
+        if s in _RESERVED:
             raise _Pending(f"'{s}' is a function and cannot be assigned", tok)
         if s in g.names:
             raise _Pending(f"'{s}' is assigned twice", tok)

@@ -123,6 +123,9 @@ def descend(
     _check_options(lr, steps, momentum, tol, every)
     graph = parse(source) if isinstance(source, str) else source
     check_bindings(graph, bindings)
+    from ..core.array_gates import require_scalar
+
+    require_scalar(graph, bindings, "descend")
     if wrt is None or isinstance(wrt, str):
         wrt = parse_wrt(wrt, graph)
     out = graph.output

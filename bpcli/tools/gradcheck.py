@@ -108,6 +108,8 @@ class GradcheckReport:
     value: float
     inputs: list[InputCheck]
     warnings: list[str] = field(default_factory=list)
+    #: for array inputs: which entries were checked (all of them, or a seeded sample)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -145,6 +147,8 @@ def gradcheck(
                 have = ", ".join(names) or "none"
                 raise UsageError(f"--wrt {name}: not an input of the expression (its inputs: {have})")
         names = [n for n in names if n in wrt]
+    if any(getattr(v, "ndim", 0) for v in result.values):
+        return _check_arrays(result, bindings, names, h, threshold)
     kinked = [i for i, op in enumerate(g.ops) if op in GATES and GATES[op].kink is not None]
     center = (result.values, _branches(g, result.values, kinked, SCALAR))
     fs, crossed = _perturbed(g, bindings, names, h, kinked, center, on_progress)
@@ -177,6 +181,114 @@ def _estimate_truncation(g, bindings, names, h, kinked, center, checks) -> None:
     for k, j in enumerate(failing):
         wide = (fs[2 * k] - fs[2 * k + 1]) / (4 * h)
         checks[j].truncation = abs(checks[j].numeric - wide) / 3
+
+
+#: an array input with at most this many entries is checked entry by entry; a bigger one on a
+#: seeded random sample of this many entries (as CS231n's grad_check_sparse does)
+ALL_ENTRIES = 20
+SAMPLE_SEED = 0
+
+
+def _check_arrays(result, bindings, names, h, threshold) -> GradcheckReport:
+    """The check on arrays: a centered difference per entry, each entry an InputCheck `W[0,1]`."""
+    import numpy as np
+
+    from ..core import arrays
+
+    g = result.graph
+    rng = np.random.default_rng(SAMPLE_SEED)
+    checks, notes = [], []
+
+    kinked = [i for i, op in enumerate(g.ops) if op in _ARRAY_KINKS]
+    center = _array_pieces(g, result.values, kinked)
+
+    def f(at):
+        """f at a moved point, and the first kinked gate whose active piece moved (or None)."""
+        values = arrays.forward(g, at)
+        pieces = _array_pieces(g, values, kinked)
+        crossed = next(
+            (i for i, a, b in zip(kinked, pieces, center, strict=True) if not np.array_equal(a, b)), None
+        )
+        return float(values[g.output]), crossed
+
+    labels = _only_indices(g)
+    for name in names:
+        x = bindings[name]
+        if name in labels:
+            notes.append(f"{name}: used only as an index (labels): no gradient to check")
+            continue
+        analytic = result.grads[g.var_ids[name]]
+        if not getattr(x, "ndim", 0):
+            entries = [()]
+        elif x.size <= ALL_ENTRIES:
+            entries = list(np.ndindex(x.shape))
+            notes.append(f"{name}: every entry checked ({x.size})")
+        else:
+            flat = rng.choice(x.size, size=ALL_ENTRIES, replace=False)
+            entries = [np.unravel_index(int(k), x.shape) for k in sorted(flat)]
+            notes.append(
+                f"{name}: a random sample of {ALL_ENTRIES} of its {x.size} entries checked (seed {SAMPLE_SEED})"
+            )
+        for k in entries:
+            moved = np.array(x, dtype=float, copy=True)
+            center_value = float(moved[k])
+            moved[k] = center_value + h
+            plus, crossed_up = f({**bindings, name: moved if moved.ndim else float(moved)})
+            moved[k] = center_value - h
+            minus, crossed_down = f({**bindings, name: moved if moved.ndim else float(moved)})
+            numeric = (plus - minus) / (2 * h)
+            a = float(analytic[k]) if k else float(analytic)
+            rel = relative_error(a, numeric)
+            noise = 4 * _EPS * max(abs(plus), abs(minus), abs(result.value)) / h
+            label = f"{name}[{','.join(str(int(i)) for i in k)}]" if k else name
+            crossed = crossed_up if crossed_up is not None else crossed_down
+            kink = None
+            if crossed is not None:
+                what = (
+                    "has inputs tied within h"
+                    if GATES[g.ops[crossed]].pattern == "router"
+                    else "is within h of its kink"
+                )
+                kink = f"{g.label(crossed)}{g.where(crossed)} {what} when {label} moves by h"
+            checks.append(InputCheck(label, center_value, a, numeric, rel, band(rel), threshold, noise, kink))
+    return GradcheckReport(
+        g.source, dict(bindings), h, threshold, result.value, checks, list(result.warnings), notes
+    )
+
+
+#: gates whose active piece can change under a small step: relu and abs at 0, max/min ties
+_ARRAY_KINKS = frozenset(("relu", "abs", "max", "min", "amax", "amin"))
+
+
+def _array_pieces(g, values, kinked) -> list:
+    """Which piece of each kinked gate is active, entry by entry: the sign of a relu's or abs's
+    input, the winner of a max or min. A step that changes one crosses a kink."""
+    import numpy as np
+
+    pieces = []
+    for i in kinked:
+        xs = [values[a] for a in g.args[i]]
+        if g.ops[i] in ("relu", "abs"):
+            pieces.append(np.sign(xs[0]))
+        elif g.ops[i] in ("amax", "amin"):  # a reduction: which entries are the largest
+            pieces.append(xs[0] == values[i])
+        else:
+            pieces.append(np.stack([np.broadcast_to(x == values[i], np.shape(values[i])) for x in xs]))
+    return pieces
+
+
+def _only_indices(g) -> set[str]:
+    """Variables used only to pick entries (`S[y]`): they get no gradient, and y +- h is no index."""
+    as_index, other = set(), set()
+    for op, args in zip(g.ops, g.args, strict=True):
+        for k, a in enumerate(args):
+            if g.ops[a] == "var":
+                (as_index if op == "index" and k > 0 else other).add(g.params[a])
+    return as_index - other
+
+
+#: memory budget for one batch of forward passes: node values x points x 8 bytes
+_BATCH_VALUES = 2**23
 
 
 class _Span:
@@ -338,7 +450,7 @@ def _branches(g, values, kinked, m) -> list:
 
 def _kink_text(g, i, values, name) -> str:
     row = GATES[g.ops[i]]
-    from ..views import short
+    from ..core.numbers import short
 
     xs = ", ".join(short(values[a]) for a in g.args[i])
     what = "has inputs tied within h" if row.pattern == "router" else "is within h of its kink"

@@ -50,6 +50,8 @@ def print_report(report, file=None) -> None:
             Text(_WORDS[v], style=_STYLE.get(v, "cyan")),
         )
     console.print(table)
+    for note in report.notes:
+        console.print(Text(f"note: {note}"))
     for c in report.inputs:
         if c.kink:
             console.print(
@@ -101,7 +103,7 @@ def plain(report) -> str:
 def as_json(report) -> str:
     obj = {
         "expression": report.expression,
-        "bindings": dict(report.bindings),
+        "bindings": {k: num(v) for k, v in report.bindings.items()},
         "h": report.h,
         "threshold": report.threshold,
         "value": num(report.value),
@@ -123,5 +125,6 @@ def as_json(report) -> str:
         ],
         "passed": report.passed,
         "warnings": list(report.warnings),
+        "notes": list(report.notes),
     }
     return dumps(obj)
