@@ -51,12 +51,13 @@ OPTIONS = {
     "eval": {
         "--format": FORMATS, "--wrt": WORDS + ["x,y"], "--expand": None, "--tie": ["split", "first", "both", "x"],
         "--graph": None, "--steps": None, "--compare": None, "--max-gates": COUNTS, "--grid": GRIDS,
-        "--on-error": ["fail", "skip", "nan", "x"],
+        "--on-error": ["fail", "skip", "nan", "x"], "--hessian": None,
     },
     "check": {
         "--expect": ["dx=-4", "f=1e-999999999999999999999", "dx=" + "1" * 30000, "dq=1", "x", "dx=abc", "dx=4"],
         "--rtol": NUMBERS, "--atol": NUMBERS, "--format": FORMATS, "--tie": ["split", "both"],
     },
+    "diff": {"--wrt": WORDS + ["x,y"], "--order": COUNTS, "--format": FORMATS, "--tie": ["split", "x"]},
     "explain": {"--wrt": WORDS, "--max-paths": COUNTS, "--format": FORMATS, "--tie": ["split", "first"]},
     "gradcheck": {"--h": NUMBERS, "--threshold": NUMBERS, "--wrt": WORDS + ["x,y"], "--format": FORMATS},
     "descend": {

@@ -158,6 +158,7 @@ def test_a_vars_file_may_hold_names_the_expression_does_not_use(bp, tmp_path):
     "command",
     [
         ["eval", "x*y", "--x", "2", "--y", "3", "--format", "plain"],
+        ["diff", "x*y"],
         ["gradcheck", "x*y", "--x", "2", "--y", "3", "--format", "json"],
         ["descend", "x*x + y*y", "--x", "1", "--y", "1", "--steps", "2", "--format", "json"],
     ],

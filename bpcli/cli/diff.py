@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..core.errors import UsageError
-from .common import TIE_OPTION, one_of, read_expression
+from .common import TIE_OPTION, one_of, read_expression, wrt_names
 
 FORMATS = ("plain", "json", "latex")
 
@@ -68,9 +68,7 @@ def diff_cmd(
     if expr is None:
         raise UsageError('no expression given (try: bp diff "(x+y)*z")')
     graph = parse(read_expression(expr))
-    names = [n.strip() for w in wrt or [] for n in w.split(",") if n.strip()]
-    if wrt and not names:
-        raise UsageError("--wrt needs a variable name")
+    names = wrt_names(wrt) or []  # one meaning of --wrt in every command
     for name in names:
         if name not in graph.var_ids:
             have = ", ".join(graph.var_ids) or "none"
