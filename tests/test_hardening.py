@@ -188,3 +188,8 @@ def test_a_tie_among_many_arguments_warns_in_one_short_line(bp):
 def test_descend_steps_are_capped(bp):
     r = bp("descend", "e^x", "--x", "2", "--steps", "2" * 40)
     assert r.code == 2 and r.err.startswith("bp: --steps must be from 0 to ")
+
+
+def test_diff_of_a_constant_that_overflows_is_a_math_error(bp):
+    r = bp("diff", "x*1e308*10")
+    assert r.code == 3 and r.err.startswith("bp: math error") and "internal" not in r.err

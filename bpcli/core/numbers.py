@@ -5,7 +5,12 @@ from __future__ import annotations
 
 
 def number_text(p: float) -> str:
-    """A number as bp writes it in formulas and symbols: 2.0 -> 2, 0.5 -> 0.5, shortest repr."""
+    """A number as bp writes it in formulas and symbols: 2.0 -> 2, 0.5 -> 0.5, shortest repr.
+    A formula cannot hold inf or nan (bp would read `inf` as a variable): that is a MathError."""
+    if p - p != 0:  # inf or nan, e.g. a constant folded from 1e308*10
+        from .errors import MathError
+
+        raise MathError(f"math error: a constant of the formula is not finite ({p!r})")
     return repr(int(p)) if p == int(p) and abs(p) < 1e15 else repr(p)
 
 
