@@ -193,3 +193,8 @@ def test_descend_steps_are_capped(bp):
 def test_diff_of_a_constant_that_overflows_is_a_math_error(bp):
     r = bp("diff", "x*1e308*10")
     assert r.code == 3 and r.err.startswith("bp: math error") and "internal" not in r.err
+
+
+def test_an_option_the_parser_rejects_is_quoted_short(bp):
+    r = bp("diff", "exp(x)", "--q=" + "1" * 5000)
+    assert r.code == 2 and len(r.err) < 400 and r.err.startswith("bp: ")

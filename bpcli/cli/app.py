@@ -109,7 +109,7 @@ def _dispatch(args: list[str], out: CheckedStdout) -> int:
                 if sys.stderr is not None:
                     print(fmt(), file=sys.stderr)
             else:
-                _say(fmt())
+                _say(_cut(fmt()))  # click quotes the word it rejects: keep that short
             return code
         if isinstance(e, (RecursionError, MemoryError)):
             _say(f"the expression is too large to evaluate here ({type(e).__name__})")
@@ -117,6 +117,12 @@ def _dispatch(args: list[str], out: CheckedStdout) -> int:
         _say(f"internal error (please report it): {type(e).__name__}: {e}")
         return 70
     return 0
+
+
+def _cut(message: str, most: int = 300) -> str:
+    """A usage message as one short line: control characters escaped, cut at `most`."""
+    message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(message.split()))
+    return message if len(message) <= most else message[: most - 3] + "..."
 
 
 def _flush_before_error(out: CheckedStdout) -> None:
@@ -130,7 +136,7 @@ def _flush_before_error(out: CheckedStdout) -> None:
 def _say(message: str, detail: str | None = None) -> None:
     if sys.stderr is None:  # stderr closed: print(file=None) would write to stdout
         return
-    print(f"bp: {message}", file=sys.stderr)
+    print(f"bp: {_cut(message, 1000)}", file=sys.stderr)  # a last guard against echoing megabytes
     if detail:
         print(detail, file=sys.stderr)
 

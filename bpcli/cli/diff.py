@@ -43,7 +43,8 @@ def _expression(words: list[str]) -> str | None:
         close = difflib.get_close_matches(w.split("=", 1)[0], OPTIONS, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         what = "option" if w.startswith("-") else "argument"
-        raise UsageError(f"no such {what}: {w}{hint}")
+        shown = w if len(w) <= 60 else w[:57] + "..."
+        raise UsageError(f"no such {what}: {shown}{hint}")
     return words[0] if words else None
 
 
