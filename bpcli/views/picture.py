@@ -228,6 +228,9 @@ def circuit_table(
     for label, node, value, grad, local, pattern, guide in rows:
         shape = [_shape(r, node)] if arrays else []
         lines = pattern.wrap(console, room) if room is not None and pattern.cell_len > room else [pattern]
+        tall = max(str(cell).count("\n") for cell in (value, grad, local))
+        if tall:  # a small matrix takes a line per row: the tree guides go on beside it
+            label = label.copy().append("".join("\n" + guide for _ in range(tall)), style=DIM)
         table.add_row(label, *shape, value, grad, local, lines[0])
         for more in lines[1:]:
             # the tree goes on beside the wrapped words: siblings below, the gate's own inputs
