@@ -3,6 +3,7 @@
     python bench/run.py            # the full run (~5-10 minutes on 2 cores)
     python bench/run.py --quick    # fewer repeats and sizes, for a smoke test
     python bench/run.py --readme   # also copy the tables into README.md
+    python bench/run.py --only arrays [--readme]   # re-measure the arrays section alone
 
 Peers: SymPy (parse + diff + evalf; lambdify for batch), micrograd, PyTorch CPU autograd (one
 thread; batch also on every core), JAX where installed; floors `python -c pass` and `python -c "import typer"`. A peer that
@@ -190,15 +191,8 @@ def in_process_breakdown(source: str, bindings: dict, repeat: int) -> dict:
                 raise AttributeError(name)
             return lambda children: None
 
-    # the grammar's text (the parser itself may come from the tables cache, without it)
-    null_tables = _Tables(
-        Lark(
-            grammar_path().read_text(encoding="utf-8"),
-            parser="lalr",
-            transformer=Null(),
-            maybe_placeholders=True,
-        )
-    )
+    grammar = grammar_path().read_text(encoding="utf-8")  # a cached parser has no source_grammar
+    null_tables = _Tables(Lark(grammar, parser="lalr", transformer=Null(), maybe_placeholders=True))
     best = {}
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -384,9 +378,10 @@ def _write_table(path: Path, n: int) -> None:
     with open(path, "w") as f:
         f.write("x,y\n")
         for k, lo in enumerate(range(0, n, 1_000_000)):
-            rng = np.random.default_rng(k)
             m = min(1_000_000, n - lo)
-            xs, ys = rng.normal(size=m).tolist(), rng.normal(size=m).tolist()
+            # x and y from generators of their own: a shorter table is a prefix of a longer one
+            xs = np.random.default_rng((k, 0)).normal(size=m).tolist()
+            ys = np.random.default_rng((k, 1)).normal(size=m).tolist()
             f.write("\n".join(map(",".join, zip(map(repr, xs), map(repr, ys), strict=True))) + "\n")
 
 
@@ -497,10 +492,95 @@ def _jax_batch():  # pragma: no cover - JAX is optional
     return lambda x, y: jax.block_until_ready(vg(x, y))
 
 
+def _sympy_diff_script(kind: str, n: int, expr_file: str) -> str:
+    """SymPy's diff of the same expression by every variable, printed: its length and count_ops."""
+    return f"""import sys
+sys.setrecursionlimit(10**6)
+import sympy
+if {kind!r} == "nest":
+    x = sympy.Symbol("x")
+    f = x
+    for _ in range({n}):
+        f = 1 / (1 + sympy.exp(-f))
+else:
+    src = open({expr_file!r}).read().replace("^", "**").replace("relu(", "Max(0, ")
+    f = sympy.sympify(src)
+chars = ops = 0
+for s in sorted(f.free_symbols, key=str):
+    d = sympy.diff(f, s)
+    chars += len(str(d))
+    ops += sympy.count_ops(d)
+print(chars, ops)
+"""
+
+
+def derivatives(work: Path, quick: bool, repeat: int) -> tuple[str, dict]:
+    """`bp diff` (the derivative as text, end to end) against SymPy's diff + str on the same
+    expressions: time, and how long the printed derivative is (no expression swell)."""
+    from bpcli.core.derive import diff
+
+    suites = [
+        (
+            "Random mixed tree of + - * / ^2 relu (gates)",
+            "tree",
+            [100, 1000] if quick else [100, 1000, 10000],
+        ),
+        ("Sigmoid nest sigmoid(sigmoid(...x)) (depth)", "nest", [10, 100] if quick else [10, 100, 1000]),
+    ]
+    out, verdict = "", {}
+    for title, kind, sizes in suites:
+        rows: dict = {}
+        lengths: dict = {}
+        for n in sizes:
+            source = random_tree(n, random.Random(n))[0] if kind == "tree" else sigmoid_nest(n)[0]
+            expr = work / f"diff_{kind}{n}.txt"
+            expr.write_text(source)
+            res = measure({"bp diff": ([*BP, "diff", "-"], str(expr))}, repeat, 120)
+            rows.setdefault("bp diff", {})[n] = res["bp diff"]
+            sym = None
+            before = (
+                rows.get("SymPy diff + str", {}).get(sizes[sizes.index(n) - 1]) if sizes.index(n) else 0.0
+            )
+            if not have("sympy"):
+                rows.setdefault("SymPy diff + str", {})[n] = Failed("not installed")
+            elif isinstance(before, Failed) or before > 20:
+                rows.setdefault("SymPy diff + str", {})[n] = Failed("skipped (> 20 s at a smaller size)")
+            else:  # one run (it is slow): its time, and the printed length and count_ops
+                script = work / f"diff_{kind}{n}_sympy.py"
+                script.write_text(_sympy_diff_script(kind, n, str(expr)))
+                t = time.perf_counter()
+                try:
+                    p = subprocess.run([PY, str(script)], capture_output=True, text=True, timeout=300)
+                    took = time.perf_counter() - t
+                    if p.returncode == 0:
+                        sym = tuple(int(w) for w in p.stdout.split())
+                    else:
+                        took = Failed(f"fails: {(p.stderr.strip().splitlines() or ['?'])[-1][:60]}")
+                except subprocess.TimeoutExpired:
+                    took = Failed("time-out (>300 s)")
+                rows.setdefault("SymPy diff + str", {})[n] = took
+            bp_chars = sum(len(t) for t in diff(source).values())
+            lengths[n] = (len(source), bp_chars, sym)
+        note = "bp: median of runs of `bp diff -`; SymPy: one run of sympify (or build) + diff by every variable + str."
+        out += table(f"bp diff: {title}, end to end", sizes, rows, ref="bp diff", note=note) + "\n"
+        out += (
+            "Printed length of every first derivative (characters), against the input's length; SymPy:"
+            " len(str(diff)) and count_ops:\n\n"
+            "| size | input | bp diff | bp / input | SymPy | SymPy count_ops | SymPy / bp |\n"
+            "| --- | --- | --- | --- | --- | --- | --- |\n"
+        )
+        for n, (src_len, bp_chars, sym) in lengths.items():
+            sym_cells = f"{sym[0]} | {sym[1]} | {sym[0] / bp_chars:.1f}x" if sym else "— | — | —"
+            out += f"| {n} | {src_len} | {bp_chars} | {bp_chars / src_len:.2f} | {sym_cells} |\n"
+        out += "\n"
+        verdict[kind] = {"rows": rows, "lengths": lengths, "sizes": sizes}
+    return out, verdict
+
+
 # -- the report -------------------------------------------------------------------------------------
 
 
-def verdicts(cold: dict, graph: dict, batch_v: dict) -> str:
+def verdicts(cold: dict, graph: dict, batch_v: dict, diff_v: dict | None = None) -> str:
     lines = ["### Done means, measured in this run\n"]
     ok = lambda b: "PASS" if b else "FAIL"
     r1, r2 = cold["ratio_to_floor"], cold["ratio_to_sympy"]
@@ -547,6 +627,14 @@ def verdicts(cold: dict, graph: dict, batch_v: dict) -> str:
         else:
             text += f" {bp_name} {cell(bp_b)} vs {torch_name} {cell(torch_b)} = {bp_b / torch_b:.2f}x (goal < 1): {ok(bp_b < torch_b)};"
     lines.append(text.rstrip(";") + ".")
+    tree = (diff_v or {}).get("tree")
+    if tree and 1000 in tree["sizes"]:
+        t = tree["rows"]["bp diff"][1000]
+        ratios = ", ".join(f"{n}: {b / s:.2f}" for n, (s, b, _) in tree["lengths"].items())
+        text = f"5. `bp diff` of a 1,000-gate expression: {cell(t)}"
+        if not isinstance(t, Failed):
+            text += f" (goal < 1 s): {ok(t < 1)}"
+        lines.append(text + f"; printed length / input length by size (linear if flat): {ratios}.")
     stream, sizes = batch_v["stream"], batch_v["stream_sizes"]
     top = max(sizes)
     rss = stream["peak RSS"].get(top)
@@ -555,11 +643,64 @@ def verdicts(cold: dict, graph: dict, batch_v: dict) -> str:
     if isinstance(rss, str):
         mb = float(rss.split()[0])
         lines.append(
-            f"4. Streaming: `bp eval --csv` on {top} rows: {cell(t)}, peak RSS {rss} (goal < 300 MB):"
+            f"6. Streaming: `bp eval --csv` on {top} rows: {cell(t)}, peak RSS {rss} (goal < 300 MB):"
             f" {ok(mb < 300)}; output on its first 1e5 rows the same as on the 1e5-row table:"
             f" {'PASS' if same else 'FAIL' if same is False else 'not measured'}."
         )
     return "\n".join(lines) + "\n"
+
+
+_ARRAYS = ("<!-- arrays:start -->", "<!-- arrays:end -->")
+
+
+def arrays_section(quick: bool) -> tuple[str, str]:
+    """The arrays benchmark (bench/bench_arrays.py) as (Markdown section, Done line 4.), each
+    wrapped in markers so `--only arrays` can replace them alone."""
+    from bench_arrays import section
+
+    table, done = section(8 if quick else 30)
+    start, end = _ARRAYS
+    return f"{start}\n{table}{end}\n", f"{start}\n4. {done}\n{end}\n"
+
+
+def _splice(text: str, new_parts: list[str]) -> str:
+    """Replace each marked arrays part of `text` by the new one, in order (or append them)."""
+    start, end = _ARRAYS
+    for part in new_parts:
+        at = text.find(start)
+        if at < 0:
+            text = text.rstrip("\n") + "\n\n" + part
+            continue
+        stop = text.index(end, at) + len(end) + 1
+        # park the replaced part behind a placeholder so the next search finds the next one
+        text = text[:at] + part.replace(start, "\0", 1) + text[stop:]
+    return text.replace("\0", start)
+
+
+def only_arrays(args) -> int:
+    """Re-measure the arrays section and splice it into results.md (and README.md)."""
+    table, done = arrays_section(args.quick)
+    print(done + "\n" + table)
+    targets = [Path(args.out)] + ([ROOT / "README.md"] if args.readme else [])
+    for path in targets:
+        text = path.read_text()
+        if path.name == "README.md" and "<!-- bench:end -->" in text:
+            before, after = text.split("<!-- bench:end -->", 1)
+            path.write_text(_insert_parts(before, done, table) + "<!-- bench:end -->" + after)
+        else:
+            path.write_text(_insert_parts(text, done, table))
+    return 0
+
+
+def _insert_parts(text: str, done: str, table: str) -> str:
+    """The Done line after the last Done line (3.), the table at the end; or both replaced."""
+    if _ARRAYS[0] in text:
+        return _splice(text, [done, table])
+    head, sep, rest = text.partition("\n3. ")
+    if sep:
+        line, nl, rest = rest.partition("\n")
+        text = head + sep + line + nl + done + rest
+    return text.rstrip("\n") + "\n\n" + table
 
 
 def main() -> int:
@@ -567,7 +708,10 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repeats and sizes (a smoke test)")
     ap.add_argument("--out", default=str(HERE / "results.md"), help="where to write the Markdown tables")
     ap.add_argument("--readme", action="store_true", help="also put the tables into README.md")
+    ap.add_argument("--only", choices=["arrays"], help="re-measure one section, keeping the others")
     args = ap.parse_args()
+    if args.only == "arrays":
+        return only_arrays(args)
     repeat = 3 if args.quick else 7
     started = time.perf_counter()
     versions = []
@@ -595,6 +739,8 @@ def main() -> int:
         cold_md, cold_v = cold_start(work, 5 if args.quick else 31)
         graph_md, graph_v = graphs(work, args.quick, repeat // 2 + 1)
         batch_md, batch_v = batch(work, args.quick, repeat)
+        arrays_md, arrays_done = arrays_section(args.quick)
+        diff_md, diff_v = derivatives(work, args.quick, repeat)
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     header = (
         f"Measured {datetime.date.today()} by `python bench/run.py{' --quick' if args.quick else ''}` on"
@@ -602,7 +748,17 @@ def main() -> int:
         f" {load[0]:.2f}; {', '.join(versions)}. Times are wall clock (median); (Nx) = that tool's time / bp's."
         f" The whole run took {time.perf_counter() - started:.0f} s.\n"
     )
-    report = "\n".join([header, verdicts(cold_v, graph_v, batch_v), cold_md, graph_md, batch_md])
+    report = "\n".join(
+        [
+            header,
+            verdicts(cold_v, graph_v, batch_v, diff_v) + arrays_done,
+            cold_md,
+            graph_md,
+            batch_md,
+            arrays_md,
+            diff_md,
+        ]
+    )
     Path(args.out).write_text("# bp benchmark\n\n" + report)
     print(report)
     if args.readme:

@@ -56,3 +56,16 @@ def test_array_api_lecture_neuron_and_bad_rows():
     b = evaluate_batch("log(x) + 1/y", {"x": xp.asarray([1.0, 0.0, 2.0]), "y": xp.asarray([1.0, 1.0, 0.0])})
     assert [bool(v) for v in b.bad] == [False, True, True]
     assert float(b.value[0]) == 1.0 and float(b.gradient["x"][0]) == 1.0 and float(b.gradient["y"][0]) == -1.0
+
+
+def test_the_package_api_takes_array_api_arrays():
+    # bpcli.evaluate_batch (the package API) hands non-NumPy arrays to the namespace engine
+    import bpcli
+
+    b = bpcli.evaluate_batch("x*y + y", {"x": xp.asarray([1.0, 2.0]), "y": 3})
+    assert type(b.value).__module__.startswith("array_api_strict")
+    assert [float(v) for v in b.value] == [6.0, 9.0]  # x*3 + 3
+    assert [float(v) for v in b.gradient["x"]] == [3.0, 3.0] and [float(v) for v in b.gradient["y"]] == [
+        2.0,
+        3.0,
+    ]

@@ -114,7 +114,7 @@ def test_json_graph_shape(bp):
         "eval", "q = x + y; f = q * z", "--x", "-2", "--y", "5", "--z", "-4", "--format", "json", "--graph"
     )
     data = json.loads(r.out)
-    assert set(data) == {"expression", "value", "gradient", "intermediates", "graph"}
+    assert set(data) == {"expression", "value", "gradient", "intermediates", "graph", "warnings"}
     graph = data["graph"]
     assert set(graph) >= {"nodes", "output"}
     nodes = graph["nodes"]

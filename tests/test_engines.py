@@ -98,7 +98,7 @@ def cluster():
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    import bpcli.tools.dask_engine as dask_engine
+    import bpcli.cli._dask as dask_engine
 
     monkeypatch.setattr(dask_engine, "BLOCK", 4096)  # the 1000-row table in ~8 partitions
 
@@ -113,7 +113,7 @@ def test_dask_on_a_cluster_gives_the_local_rows(bp, tables, cluster, small_block
 
 
 def test_dask_partitions_are_many(tables, small_blocks):
-    import bpcli.tools.dask_engine as dask_engine
+    import bpcli.cli._dask as dask_engine
 
     table = dask_engine.DaskTable(str(tables / "t.csv"), None, {"x": 0, "y": 1}, None, 2)
     assert table.frame.npartitions > 3

@@ -56,7 +56,7 @@ def syntax(r, source_line: str, column: int, *words: str) -> str:
         ("x = ", 4, ["end"]),
         ("x^", 3, ["end"]),
         ("3..4", 3, []),
-        ("x @ 2", 3, ["'@'"]),
+        ("x $ 2", 3, ["'$'"]),
         ("x + 1 )", 7, ["')'"]),
         ("ax²", 3, ["'²'"]),
     ],
@@ -164,7 +164,7 @@ def test_non_finite_value(bp, value):
     one_line(bp("eval", "x", "--x", value), 2, "'x'", "finite")
 
 
-@pytest.mark.parametrize("value", ["abc", "", "1,5", "2x", "0x10", "--"])
+@pytest.mark.parametrize("value", ["abc", "", "1 5", "2x", "0x10", "--"])
 def test_not_a_number(bp, value):
     one_line(bp("eval", "x", f"--x={value}"), 2, "'x'", "number")
 

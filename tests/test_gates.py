@@ -15,6 +15,7 @@ import random
 
 import pytest
 
+from bpcli.core.array_gates import ARRAY_OPS
 from bpcli.core.engine import evaluate
 from bpcli.core.expr import compile_text, generic_local_text, local_text
 from bpcli.core.gates import GATES, SCALAR
@@ -56,8 +57,12 @@ CASES = {
 }
 
 
+SCALAR_GATES = set(GATES) - ARRAY_OPS
+
+
 def test_cases_cover_every_gate():
-    assert set(CASES) == set(GATES)
+    # the array gates' products are checked in tests/test_array_gates.py
+    assert set(CASES) == SCALAR_GATES
 
 
 def _eval_text(text: str, env: dict[str, float]) -> float:
@@ -65,7 +70,7 @@ def _eval_text(text: str, env: dict[str, float]) -> float:
     return evaluate(g, {n: env[n] for n in g.var_ids}).value
 
 
-@pytest.mark.parametrize("op", sorted(GATES))
+@pytest.mark.parametrize("op", sorted(SCALAR_GATES))
 def test_steps_text_evaluates_to_the_engines_local_gradient(op):
     source, expand = CASES[op]
     rng = random.Random(op)
@@ -83,12 +88,12 @@ def test_steps_text_evaluates_to_the_engines_local_gradient(op):
                     wire[(names[i], names[a])] = result.locals[i][k]
         rows = [r for r in _steps(result) if r[0] == "backward"]
         assert rows
-        for _, _n, target, _op, local, up, _value, _total in rows:
+        for _, _n, target, _op, local, up, _value, _total, _final in rows:
             want = wire[(up, target)]
             assert _eval_text(local, env) == pytest.approx(want, rel=1e-12, abs=1e-15), (op, local)
 
 
-@pytest.mark.parametrize("op", sorted(GATES))
+@pytest.mark.parametrize("op", sorted(SCALAR_GATES))
 def test_every_gates_strings_compute_its_local_gradient(op):
     """Each row's `d` strings (compiled, and as printed text with the numbers put in) against the
     engine's local gradient (`code` where the row has it), at random points."""
@@ -166,3 +171,23 @@ def test_sign_and_step(x, sign, step):
     # relu' is step and abs' is sign, the subgradients bp eval uses at the kink too
     assert evaluate("relu(x)", {"x": x}).gradient["x"] == step
     assert evaluate("abs(x)", {"x": x}).gradient["x"] == sign
+
+
+def test_a_vjp_row_compiles_and_differentiates_with_up(monkeypatch):
+    """A row may give vector-Jacobian products over `up` instead of `d` (the array gates' form);
+    a scalar stand-in checks the compiler and the gradient graph use them as written."""
+    from bpcli.core import gates
+    from bpcli.core.derive import Derivatives, print_program
+    from bpcli.core.graph import Graph
+
+    row = gates.Gate(
+        "vmul", "v*", ("A", "B"), forward=lambda m, a, b, p=None: a * b, vjp={"A": "up*B", "B": "A*up"}
+    )
+    monkeypatch.setitem(gates.GATES, "vmul", row)
+    assert row.pullback(SCALAR, 6.0, 2.0, 3.0, None, 10.0) == (30.0, 20.0)
+    g = Graph()
+    g.output = g.gate("vmul", g.var("a"), g.gate("sin", g.var("b")))
+    d = Derivatives(g)
+    grads = d.gradient()
+    assert print_program(d.b.g, grads["a"], g.var_ids) == "sin(b)"
+    assert print_program(d.b.g, grads["b"], g.var_ids) == "cos(b) * a"  # sin's local times the vjp a*up

@@ -15,7 +15,15 @@ import sys
 
 import pytest
 
-CACHE_NAMES = ("grammar.lark-cache", "grammar-tables.json")  # Lark's old file, bp's file
+
+def _bp_cache_name() -> str:
+    from bpcli.core import parse
+
+    key = parse._cache_key(parse.grammar_path().read_text(encoding="utf-8"))
+    return os.path.basename(parse._cache_file(key) or f"grammar-tables-{key[:16]}.json")
+
+
+CACHE_NAMES = ("grammar.lark-cache", _bp_cache_name())  # Lark's old file, bp's file
 
 
 class _Evil:
@@ -84,7 +92,7 @@ def test_a_relative_xdg_cache_home_is_ignored(tmp_path):
     assert_lecture_answer(r)
     assert not marker.exists()
     assert sorted(p.name for p in (work / "shared" / "bp").iterdir()) == sorted(CACHE_NAMES)  # untouched
-    assert (home / ".cache" / "bp" / "grammar-tables.json").is_file()  # the user's own folder instead
+    assert (home / ".cache" / "bp" / CACHE_NAMES[1]).is_file()  # the user's own folder instead
 
 
 def test_a_symlink_at_the_cache_path_is_not_followed(tmp_path):
@@ -119,7 +127,7 @@ def test_a_device_node_at_the_cache_path_is_refused(tmp_path):
     folder = tmp_path / "cache" / "bp"
     folder.mkdir(parents=True, mode=0o700)
     try:
-        os.mknod(folder / "grammar-tables.json", 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero
+        os.mknod(folder / CACHE_NAMES[1], 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero
     except (OSError, AttributeError) as e:
         pytest.skip(f"cannot make a device node here: {e}")
     assert_lecture_answer(run_bp(tmp_path / "cache", timeout=30))
@@ -137,7 +145,7 @@ def test_the_cache_folder_is_private_and_the_cache_is_json(tmp_path):
     assert_lecture_answer(run_bp(tmp_path / "cache"))
     folder = tmp_path / "cache" / "bp"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    cache = folder / "grammar-tables.json"
+    cache = folder / CACHE_NAMES[1]
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
     json.loads(cache.read_text())  # plain data: nothing in it can run
     assert_lecture_answer(run_bp(tmp_path / "cache"))  # and a warm start reads it
@@ -147,7 +155,7 @@ def test_a_file_of_another_account_is_not_read(tmp_path, monkeypatch):
     from bpcli.core import parse
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    path = parse._cache_file()
+    path = parse._cache_file("k" * 64)
     parse._write_cache(path, "k", {"data": {}, "memo": {}})
     assert parse._read_cache(path, "k") == {"data": {}, "memo": {}}
     assert parse._read_cache(path, "another grammar") is None
@@ -160,7 +168,7 @@ def test_a_file_of_another_account_is_not_read(tmp_path, monkeypatch):
 def test_a_damaged_cache_is_compiled_again(tmp_path):
     folder = tmp_path / "cache" / "bp"
     assert_lecture_answer(run_bp(tmp_path / "cache"))
-    cache = folder / "grammar-tables.json"
+    cache = folder / CACHE_NAMES[1]
     doc = json.loads(cache.read_text())
     doc["lark"]["memo"] = {"__pairs__": [[0, {"__type__": "NotAClass"}]]}
     cache.write_text(json.dumps(doc))

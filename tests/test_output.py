@@ -145,3 +145,43 @@ def test_out_file_on_a_full_disk_is_exit_4_and_leaves_no_partial_file(small_disk
     assert r.returncode == 4
     assert "No space left on device" in one_bp_line(r.stderr)
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["eval", "(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4"],
+        ["eval", "sigmoid(x)", "--x", "1", "--steps"],
+        ["eval", "sigmoid(x)", "--x", "1", "--compare"],
+        ["check", "(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4", "--expect", "dx=-4"],
+        ["explain", "(x+y)*z", "--x", "-2", "--y", "5", "--z", "-4", "--wrt", "x"],
+        ["plot", "x^2", "--x", "-3:3"],
+    ],
+    ids=lambda a: a[0] + (" " + a[-1] if a[-1].startswith("--") else ""),
+)
+def test_an_ascii_only_output_encoding_falls_back_to_ascii_lines(args):
+    env = dict(os.environ, PYTHONIOENCODING="ascii")
+    r = subprocess.run([*BP, *args], capture_output=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    r.stdout.decode("ascii")  # strict: every byte is ASCII
+    assert b"Traceback" not in r.stderr and b"internal error" not in r.stderr
+
+
+def test_undecodable_input_bytes_do_not_kill_the_picture():
+    r = subprocess.run([*BP, "eval", "-", "--x", "1"], input=b"x # \xff\n", capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def test_dot_title_of_a_big_graph_is_cut_and_escaped(bp):
+    source = "+".join(f"x{i}" for i in range(3000)) + "  # a\\"
+    bindings = [f"x{i}=1" for i in range(3000)]
+    r = bp("eval", source, *bindings, "--format", "dot")
+    assert r.code == 0
+    title = next(line for line in r.out.splitlines() if "labelloc=t" in line)
+    assert len(title) < 200 and title.endswith('..."];')
+    r = bp("eval", "x  # a\\", "--x", "1", "--format", "dot")
+    title = next(line for line in r.out.splitlines() if "labelloc=t" in line)
+    assert title.endswith('label="x # a\\\\"];')  # the backslash escaped, the quote closes
+    if shutil.which("gc") is not None:  # Graphviz's own parser reads it
+        done = subprocess.run(["gc"], input=r.out, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and "syntax error" not in done.stderr

@@ -111,4 +111,13 @@ def test_fresh_install_from_readme_runs_from_another_folder(tmp_path):
         text=True,
     )
     assert (m.returncode, m.stdout) == (0, "-4.0\n"), m.stderr
+    # the HTML page's assets (script, styles, the vendored layout library) are in the wheel too
+    h = subprocess.run(
+        [str(py), "-m", "bpcli", *lecture, "--format", "html"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert h.returncode == 0 and "dagre" in h.stdout and "</html>" in h.stdout, h.stderr
     assert sys.executable != str(py)

@@ -58,6 +58,16 @@ SOURCES = [
     "q = x; q = y; q",
     "(x",
     "x = ",
+    # arrays: @ binds like *, postfix indexing and transpose, reductions with an axis
+    "wᵀ @ x + b",
+    "S = X @ W; L = mean(logsumexp(S) - S[y])",
+    "A[0, 1] * x[2] + sum(a, -1)[0] + max(a) + (x + y)[1]ᵀ",
+    "2x @ y @ z ^ 2",
+    "x[",
+    "x[1,]",
+    "a @",
+    "sum(a, b)",
+    "xᵀᵀ[0]",
 ]
 
 
@@ -87,6 +97,6 @@ def test_grammar_cache_falls_back_when_not_writable(tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    assert _cache_file() is None
+    assert _cache_file("k" * 64) is None
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert _cache_file() == str(tmp_path / "cache" / "bp" / "grammar-tables.json")
+    assert _cache_file("k" * 64) == str(tmp_path / "cache" / "bp" / ("grammar-tables-" + "k" * 16 + ".json"))

@@ -41,9 +41,9 @@ def test_same_output_in_tiny_chunks_on_threads(bp, case_small_pieces, threads):
 def case_small_pieces(monkeypatch):
     """Pieces of 37 bytes, passes of 16 points and grid chunks of 50 points: every boundary
     falls somewhere odd."""
+    import bpcli.cli._stream as stream
     import bpcli.core.batch as batch
     import bpcli.readers.table as table
-    import bpcli.tools.stream as stream
 
     monkeypatch.setattr(table, "READ_BYTES", 37)
     monkeypatch.setattr(batch, "CHUNK", 16)

@@ -27,6 +27,7 @@ STAGED = (
     " den = sigx + xpysqr; invden = 1/den; f = num*invden"
 )
 ANOTHER = "(x+sigmoid(y))/(sigmoid(x)+(x+y)^2)"
+WRAP = "q = a - b; L = q^c + relu(a) + 3*a"
 
 
 @pytest.fixture
@@ -162,7 +163,8 @@ def test_steps_reproduce_the_lecture_staged_code(show):
         "(5) dxpy = 2 * xpy * dxpysqr = 1.58",
         "(4) dx = 1 * dxpy = 1.58",
         "(4) dy = 1 * dxpy = 1.58",
-        "(3) dx += (1 - sigx) * sigx * dsigx = -0.036",
+        # the running total at the fork: 1.583 - 0.036 = 1.547
+        "(3) dx += (1 - sigx) * sigx * dsigx = -0.036  # dx so far = 1.55",
         "(2) dx += 1 * dnum = 0.51  # fork: dx = 2.06",
         "(2) dsigy = 1 * dnum = 0.51",
         "(1) dy += (1 - sigy) * sigy * dsigy = 0.009  # fork: dy = 1.59",
@@ -265,10 +267,22 @@ def test_dot_is_valid_for_graphviz(bp, argv):
 
 def test_dot_lecture_style(bp):
     out = bp("eval", *FIRST, "--format", "dot").out
-    # the + gate: value 3 above (green), gradient -4 below (red) on its wire into *
-    assert "distributor" in out and "swapper" in out
-    assert '<FONT COLOR="#1a7f37">3</FONT><BR/><FONT COLOR="#cf222e">-4</FONT>' in out
+    # the + gate: value 3 above the line (green), gradient -4 below it (red) on its wire into *
+    assert "q: distributor" in out and "f: swapper" in out
+    assert '<FONT COLOR="#1a7f37">3</FONT></TD></TR><TR><TD SIDES="T"' in out
+    assert '<I><FONT COLOR="#cf222e">-4</FONT></I>' in out
     assert out.count(" -> ") == 5  # x, y into +; q, z into *; f out
+    # small fixed circles with the gate symbol; each input with its total gradient
+    assert out.count("shape=circle, fixedsize=true") == 2
+    assert "∂f/∂x = -4" in out and "∂f/∂z = 3" in out
+
+
+def test_dot_shows_the_sum_at_a_fork_and_a_constant_exponent_as_one_gate(bp):
+    out = bp("eval", "(x+y)^2 + x*x", "--x", "3", "--y", "-4", "--format", "dot").out
+    # d/dx = 2(x+y) + 2x = -2 + 6 = 4: the fork sums what its three wires send back
+    assert "∂f/∂x = -2 + 3 + 3 = 4" in out
+    assert "<B>^2</B>" in out and 'label="2"' not in out  # ^2 is one gate; no constant 2 drawn
+    assert out.count(" -> ") == 8  # x, y into +; + into ^2; x, x into *; ^2, * into +; f out
 
 
 def test_mermaid(bp):
@@ -325,6 +339,17 @@ GOLDEN_CASES = {
     "steps_first_80": ((*FIRST, "--steps"), 80),
     "compare_sigmoid_80": ((*SIGMOID_NEURON, "--compare"), 80),
     "compare_sigmoid_160": ((*SIGMOID_NEURON, "--compare"), 160),
+    # issue 11, after a newcomer's trial: the same pictures at 120 columns, the lecture's "another
+    # example" (the division labelled with its own inputs' names), and a label too long for 80
+    # columns wrapping beside unbroken tree lines, under an output that keeps its name L
+    "first_120": (FIRST, 120),
+    "patterns_120": (PATTERNS, 120),
+    "fork_120": (FORK, 120),
+    "neuron_expand_120": ((*NEURON, "--expand"), 120),
+    "another_80": ((ANOTHER, "--x", "3", "--y", "-4"), 80),
+    "another_120": ((ANOTHER, "--x", "3", "--y", "-4"), 120),
+    "wrap_80": ((WRAP, "--a", "3", "--b", "1", "--c", "2"), 80),
+    "wrap_120": ((WRAP, "--a", "3", "--b", "1", "--c", "2"), 120),
 }
 
 

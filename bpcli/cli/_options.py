@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 _INT = re.compile(r"[+-]?\d+")
-_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+# possessive quantifiers: 20,000 digits and a stray letter fail at once, not in seconds
+_FLOAT = re.compile(r"[+-]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][+-]?\d++)?")
 
 
 _PLAIN = {

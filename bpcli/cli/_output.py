@@ -77,10 +77,10 @@ class CheckedStdout(io.TextIOBase):
             raise OutputError("cannot write standard output: it is closed")
         try:
             if self._fd is None:
-                self._stream.write(text)
+                self._stream.write(text if self.encoding.lower().startswith("utf") else _plain(text))
                 self._stream.flush()
             else:
-                _write_all(self._fd, text.encode(self.encoding, self.errors))
+                _write_all(self._fd, encode(text, self.encoding, self.errors))
         except BrokenPipeError:
             self.reader_gone = True
         except OSError as e:
@@ -98,3 +98,34 @@ def _write_all(fd: int, data: bytes) -> None:
         if n <= 0:
             raise OSError(errno.ENOSPC, "no byte could be written")
         view = view[n:]
+
+
+# What the pictures draw, in ASCII, for an output encoding that lacks it (PYTHONIOENCODING=ascii,
+# some containers and CI logs): the picture falls back to ASCII lines instead of dying.
+_ASCII = str.maketrans(
+    {
+        "├": "|", "└": "`", "│": "|", "─": "-", "┌": "+", "┐": "+", "┘": "+", "┬": "+", "┴": "+",
+        "┼": "+", "━": "=", "┃": "|", "╇": "+", "╈": "+", "┏": "+", "┓": "+", "┗": "+", "┛": "+",
+        "╍": "-", "┄": "-", "┅": "-", "╌": "-", "═": "=", "║": "|", "╡": "|", "╞": "|", "╪": "+",
+        "↑": "^", "↓": "v", "←": "<-", "→": "->", "×": "x", "·": "*", "⋅": "*", "÷": "/", "−": "-",
+        "≤": "<=", "≥": ">=", "≈": "~", "≠": "!=", "∂": "d", "σ": "sigma", "π": "pi", "²": "^2",
+        "³": "^3", "ᵀ": "^T", "…": "...", "–": "-", "—": "-", "•": "*", "█": "#", "▏": "|",
+    }
+)  # fmt: skip
+
+
+def _plain(text: str) -> str:
+    """`text` in ASCII: the pictures' lines and symbols spelled out, anything else as '?'."""
+    return text.translate(_ASCII).encode("ascii", "replace").decode("ascii")
+
+
+def encode(text: str, encoding: str, errors: str) -> bytes:
+    """`text` in the stream's encoding; what it cannot hold (box lines in ASCII, a lone surrogate
+    from undecodable input) is spelled in ASCII instead of raising UnicodeEncodeError."""
+    try:
+        return text.encode(encoding, errors)
+    except (UnicodeEncodeError, LookupError):
+        try:
+            return text.translate(_ASCII).encode(encoding, "replace")
+        except LookupError:
+            return _plain(text).encode("ascii")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import typer
 
@@ -17,7 +18,7 @@ from ._options import plain_coercion
 from ._output import CheckedStdout
 
 #: every command, in the order `bp --help` lists them: name -> module under bpcli.cli
-COMMANDS = ("eval", "check", "problems", "explain", "gradcheck", "descend", "fit", "plot")
+COMMANDS = ("eval", "diff", "check", "problems", "explain", "gradcheck", "descend", "fit", "plot")
 
 
 def _version(value: bool) -> None:
@@ -55,10 +56,17 @@ def main(argv: list[str] | None = None) -> int:
     Standard output goes through one checked path (`CheckedStdout`) for the whole run: a write
     that fails or falls short is exit 4, a reader that went away (`| head -1`) ends quietly."""
     args = sys.argv[1:] if argv is None else list(argv)
+    # -h is --help everywhere; not a click option, since click would read the h of a free word
+    # such as "-0.4*tanh(x)" (an expression that starts with a minus) as a cluster of short flags
+    args = ["--help" if a == "-h" else a for a in args]
     real = sys.stdout
     out = sys.stdout = CheckedStdout(real)
     try:
-        code = _dispatch(args, out)
+        with warnings.catch_warnings():
+            # NumPy's RuntimeWarnings (overflow in a plot's range...) carry file paths; bp
+            # checks every value itself and says what is wrong in its own words
+            warnings.simplefilter("ignore", RuntimeWarning)
+            code = _dispatch(args, out)
         out.flush()
     except OutputError as e:
         _say(e.message)
@@ -80,9 +88,9 @@ def _dispatch(args: list[str], out: CheckedStdout) -> int:
     except OutputError:
         raise
     except BpError as e:
+        _flush_before_error(out)
         if isinstance(e, CheckFailed) and out.reader_gone:
             return e.exit_code  # the reader went away: the verdict stays, quietly
-        _flush_before_error(out)
         _say(e.message, e.detail)
         return e.exit_code
     except typer.Exit as e:
@@ -101,7 +109,7 @@ def _dispatch(args: list[str], out: CheckedStdout) -> int:
                 if sys.stderr is not None:
                     print(fmt(), file=sys.stderr)
             else:
-                _say(fmt())
+                _say(_cut(fmt()))  # click quotes the word it rejects: keep that short
             return code
         if isinstance(e, (RecursionError, MemoryError)):
             _say(f"the expression is too large to evaluate here ({type(e).__name__})")
@@ -109,6 +117,12 @@ def _dispatch(args: list[str], out: CheckedStdout) -> int:
         _say(f"internal error (please report it): {type(e).__name__}: {e}")
         return 70
     return 0
+
+
+def _cut(message: str, most: int = 300) -> str:
+    """A usage message as one short line: control characters escaped, cut at `most`."""
+    message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(message.split()))
+    return message if len(message) <= most else message[: most - 3] + "..."
 
 
 def _flush_before_error(out: CheckedStdout) -> None:
@@ -122,7 +136,7 @@ def _flush_before_error(out: CheckedStdout) -> None:
 def _say(message: str, detail: str | None = None) -> None:
     if sys.stderr is None:  # stderr closed: print(file=None) would write to stdout
         return
-    print(f"bp: {message}", file=sys.stderr)
+    print(f"bp: {_cut(message, 1000)}", file=sys.stderr)  # a last guard against echoing megabytes
     if detail:
         print(detail, file=sys.stderr)
 

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..core.errors import MathError, UsageError
-from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn
+from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn, wrt_names
 
 DESCEND_HELP = """Minimise EXPR by gradient descent, using bp's own forward and backward passes.
 
@@ -41,8 +41,8 @@ app = typer.Typer()
 @app.command("descend", context_settings=_FREE_WORDS, help=DESCEND_HELP)
 def descend_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
-    wrt: str | None = typer.Option(
-        None, "--wrt", help="Variables to update, comma-separated (default: all)."
+    wrt: list[str] | None = typer.Option(
+        None, "--wrt", help="Variables to update: repeat it or give a comma list (default: all)."
     ),
     lr: float = typer.Option(0.1, "--lr", help="Learning rate (step size)."),
     steps: int = typer.Option(200, "--steps", help="Number of update steps at most."),
@@ -70,7 +70,7 @@ def descend_cmd(
         d = descend(
             source,
             bindings,
-            wrt=wrt,
+            wrt=",".join(wrt_names(wrt)) if wrt else None,
             lr=lr,
             steps=steps,
             momentum=momentum,

@@ -6,7 +6,8 @@ import sys
 
 import typer
 
-from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn
+from ..core.errors import UsageError
+from .common import _FREE_WORDS, TIE_OPTION, VARS_OPTION, gather, one_of, warn, wrt_names
 
 FORMATS = ("rich", "plain", "json", "latex")
 
@@ -42,7 +43,7 @@ app = typer.Typer()
 @app.command("explain", context_settings=_FREE_WORDS, help=HELP)
 def explain_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
-    wrt: str | None = typer.Option(
+    wrt_values: list[str] | None = typer.Option(
         None, "--wrt", help="The input (or intermediate) to explain; optional with one input."
     ),
     max_paths: int = typer.Option(64, "--max-paths", help="List paths up to this many, else use adjoints."),
@@ -54,6 +55,10 @@ def explain_cmd(
     from ..views import explain as view
 
     one_of("--format", format, FORMATS)
+    names = wrt_names(wrt_values)
+    if names and len(names) > 1:
+        raise UsageError(f"explain follows one input at a time: give one --wrt, not {', '.join(names)}")
+    wrt = names[0] if names else None
     source, bindings = gather(words or [], vars_file)
     e = explain(source, bindings, wrt, max_paths=max_paths, tie=tie)
     warn(e.result.warnings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import typer
@@ -29,6 +30,8 @@ Exit codes: 0 done, 2 usage or syntax error, 3 the target is not finite or train
 """
 
 FORMATS = ("rich", "json")
+MAX_EPOCHS = 10_000_000
+MAX_SAMPLES = 1_000_000  # each sample is a row of the network's arrays
 
 
 app = typer.Typer()
@@ -59,7 +62,15 @@ def fit_cmd(
     from ..views.training import fit_json, print_fit, print_sweep, progress
 
     one_of("--format", format, FORMATS)
+    if not 0 <= seed < 2**63:  # NumPy's generator takes a non-negative seed
+        raise UsageError(f"--seed must be a whole number from 0 to 2**63-1, not {seed}")
+    if not 0 <= epochs <= MAX_EPOCHS:
+        raise UsageError(f"--epochs must be from 0 to {MAX_EPOCHS}, not {epochs}")
+    if not 4 <= samples <= MAX_SAMPLES:
+        raise UsageError(f"--samples must be from 4 to {MAX_SAMPLES}, not {samples}")
     lo, hi = parse_range(range_)
+    if not math.isfinite(hi - lo):
+        raise UsageError(f"--range {range_}: the interval is too wide (HIGH - LOW must be a finite number)")
     sizes = parse_hidden(hidden)
     sweep = "," in hidden
     if print_expr and sweep:

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from ..core.errors import CheckFailed
-from .common import _FREE_WORDS, VARS_OPTION, gather, one_of, warn
+from .common import _FREE_WORDS, VARS_OPTION, gather, one_of, warn, wrt_names
 
 FORMATS = ("rich", "plain", "json")
 
@@ -52,7 +52,9 @@ def gradcheck_cmd(
     words: list[str] | None = typer.Argument(None, metavar="EXPR [BINDINGS]...", show_default=False),
     h: float = typer.Option(1e-5, "--h", help="The finite-difference step (absolute)."),
     threshold: float = typer.Option(1e-7, "--threshold", help="Fail past this relative error."),
-    wrt: list[str] | None = typer.Option(None, "--wrt", help="Check only this input (repeatable)."),
+    wrt: list[str] | None = typer.Option(
+        None, "--wrt", help="Check only these inputs: repeat it or give a comma list (--wrt x,y)."
+    ),
     format: str = typer.Option("rich", "--format", help="rich | plain | json"),
     vars_file: str | None = VARS_OPTION,
 ) -> None:
@@ -61,7 +63,17 @@ def gradcheck_cmd(
 
     one_of("--format", format, FORMATS)
     source, bindings = gather(words or [], vars_file)
-    report = gradcheck(source, bindings, h=h, threshold=threshold, wrt=wrt)
+    from ..views.training import progress
+
+    with progress(1000, "checking gradients") as advance:
+        report = gradcheck(
+            source,
+            bindings,
+            h=h,
+            threshold=threshold,
+            wrt=wrt_names(wrt),
+            on_progress=lambda share: advance(int(share * 1000)),
+        )
     warn(report.warnings)
     for c in report.inputs:
         if c.kink:

@@ -26,7 +26,7 @@ Examples:
 """
 
 _RANGE = re.compile(r"^(?:--)?([A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9])(?:=(.*))?$", re.S)
-_SPAN = re.compile(r"^\s*([^:]+):([^:]+)\s*$")
+_SPAN = re.compile(r"^([^:]+):([^:]+)$")  # float() strips the spaces; \s* around [^:]+ backtracked
 
 
 def take_range(words: list[str]) -> tuple[list[str], str | None, tuple[float, float] | None]:
@@ -54,7 +54,7 @@ def take_range(words: list[str]) -> tuple[list[str], str | None, tuple[float, fl
                 raise UsageError(
                     f"plot one variable at a time: both '{found[0]}' and '{m.group(1)}' have a range"
                 )
-            if not (a < b) or any(v != v or abs(v) == float("inf") for v in (a, b)):
+            if not (a < b) or any(v != v or abs(v) == float("inf") for v in (a, b, b - a)):
                 raise UsageError(f"the range of '{m.group(1)}' must be finite with A < B, not {value}")
             found = (m.group(1), (a, b))
             i += width
@@ -63,6 +63,9 @@ def take_range(words: list[str]) -> tuple[list[str], str | None, tuple[float, fl
         i += 1
     return rest, *(found if found else (None, None))
 
+
+#: a terminal plot shows a few hundred columns; more points only cost memory (1e9 passed 8 GB)
+MAX_POINTS = 100_000
 
 app = typer.Typer()
 
@@ -92,6 +95,9 @@ def plot_cmd(
     rest, name, span = take_range(list(words or []))
     source, bindings = gather(rest, vars_file)
     graph = parse(source)
+    from ..core.array_gates import require_scalar
+
+    require_scalar(graph, bindings, "plot")
     if name is None:
         free = [v for v in graph.var_ids if v not in bindings]
         if len(free) != 1:
@@ -100,8 +106,11 @@ def plot_cmd(
     if name in bindings:
         raise UsageError(f"'{name}' has a range and a value; give one")
     check_bindings(graph, {**bindings, name: 0.0})
-    if points < 2:
-        raise UsageError("--points must be at least 2")
+    if not 2 <= points <= MAX_POINTS:
+        raise UsageError(f"--points must be from 2 to {MAX_POINTS}, not {points}")
+    for option, value, low, high in (("--width", width, 20, 1000), ("--height", height, 5, 500)):
+        if value is not None and not low <= value <= high:
+            raise UsageError(f"{option} must be from {low} to {high}, not {value}")
     xs = np.linspace(span[0], span[1], points)
     batch = run(graph, {name: xs}, bindings)
     ok = ~batch.bad
@@ -130,11 +139,15 @@ def plot_cmd(
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     fig.theme("default" if color else "colorless")
     label = " ".join(source.split())
-    fig.draw(fig.signal(x.tolist(), f.tolist(), marker="braille").label("f").lines())
-    fig.draw(fig.signal(x.tolist(), df.tolist(), marker="dot").label(f"df/d{name}").lines())
+    # no labels inside the canvas: plotext draws its legend box over the data (x < -2.3 of x^2
+    # on -3:3 was hidden); the legend is a line under the plot, the two series told apart by
+    # their markers (braille, dots) with or without colour
+    fig.draw(fig.signal(x.tolist(), f.tolist(), marker="braille").lines())
+    fig.draw(fig.signal(x.tolist(), df.tolist(), marker="dot").lines())
     fig.title(label if len(label) <= 60 else label[:57] + "...")
     fig.label(name)
     print(fig.build().string(colorless=not color))
+    print(f"legend: \u2822\u2822 f (braille line)   \u2022\u2022 df/d{name} (dots)")
     lo, hi = int(np.argmin(df)), int(np.argmax(df))
     print(
         f"f from {short(f.min())} to {short(f.max())}; df/d{name} from {short(df[lo])} at {name} = {short(x[lo])}"

@@ -410,6 +410,8 @@ def row_warning(graph: Graph, points, constants, r: int, tie: str) -> str:
 
 # -- grids: name=a:b:n, the cartesian product, made a chunk at a time --------------------------
 
+#: most values one --grid axis takes (its values are kept; the product is made a chunk at a time)
+MAX_GRID = 10_000_000
 _GRID = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*|[\u0391-\u03a9\u03b1-\u03c9])=([^:]+):([^:]+)(?::([^:]+))?$")
 
 
@@ -434,8 +436,10 @@ def grid_axes(specs: list[str]) -> dict[str, np.ndarray]:
             raise UsageError(
                 f"--grid {spec!r}: start and stop must be numbers, count a whole number"
             ) from None
-        if not (math.isfinite(lo) and math.isfinite(hi)) or k < 1:
-            raise UsageError(f"--grid {spec!r}: start and stop must be finite and count at least 1")
+        if not (math.isfinite(lo) and math.isfinite(hi)) or not 1 <= k <= MAX_GRID:
+            raise UsageError(
+                f"--grid {spec[:60]!r}: start and stop must be finite and count from 1 to {MAX_GRID}"
+            )
         if name in axes:
             raise UsageError(f"--grid: '{name}' is given twice")
         axes[name] = np.linspace(lo, hi, k)

@@ -45,6 +45,17 @@ class Result:
         """d output / d input, for each input variable in order of first appearance."""
         return {name: self.grads[node] for name, node in self.graph.var_ids.items()}
 
+    def hessian(self) -> dict[str, dict[str, float]]:
+        """Every second partial at the point, {x: {y: d2f/dxdy}} (symmetric), by backprop
+        through the backward pass built as a graph (bpcli.core.derive)."""
+        from .derive import hessian
+
+        point = {name: self.values[node] for name, node in self.graph.var_ids.items()}
+        return hessian(self.graph, point, self.tie)
+
+    def __repr__(self) -> str:
+        return f"Result(value={self.value!r}, gradient={self.gradient!r})"
+
     @property
     def intermediates(self) -> dict[str, dict[str, float]]:
         """Named intermediate values of a staged computation: {name: {"value", "grad"}}."""
@@ -52,6 +63,19 @@ class Result:
             name: {"value": self.values[node], "grad": self.grads[node]}
             for name, node in self.graph.names.items()
         }
+
+    # -- notebooks and Rich consoles show the picture (the views load only when asked) --------
+    def _repr_html_(self) -> str:
+        """Jupyter: the step-through page, in an iframe of its own so its styles stay inside."""
+        from ..views.html import notebook_frame
+
+        return notebook_frame(self)
+
+    def __rich__(self):
+        """`rich.print(result)`: the annotated circuit, as `bp eval` draws it."""
+        from ..views.picture import Picture
+
+        return Picture(self)
 
 
 def check_bindings(graph: Graph, bindings: dict[str, float]) -> None:
@@ -63,14 +87,30 @@ def check_bindings(graph: Graph, bindings: dict[str, float]) -> None:
         if name in graph.names:
             raise UsageError(f"'{name}' is computed by the expression ({name} = ...) and cannot be bound")
         if name not in graph.var_ids:
-            have = ", ".join(graph.var_ids) or "none"
+            have = ", ".join(list(graph.var_ids)[:10]) or "none"
+            have += ", ..." if len(graph.var_ids) > 10 else ""
             raise UsageError(f"'{name}' is not a variable of the expression (its variables: {have})")
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise UsageError(f"the value of '{name}' is not a finite number: {value!r}")
+        if isinstance(value, (int, float)):
+            if not math.isfinite(value):
+                raise UsageError(f"the value of '{name}' is not a finite number: {value!r}")
+        elif not _finite_array(value):
+            raise UsageError(f"the value of '{name}' is not a finite number or array of numbers")
     missing = [name for name in graph.var_ids if name not in bindings]
     if missing:
-        opts = " ".join(f"--{n} VALUE" for n in missing)
-        raise UsageError(f"no value for {', '.join(repr(n) for n in missing)} (bind with {opts})")
+        # thousands of unbound inputs: name a few, count the rest, so the message stays one line
+        shown, more = missing[:5], f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        opts = " ".join(f"--{n} VALUE" for n in shown)
+        raise UsageError(f"no value for {', '.join(repr(n) for n in shown)}{more} (bind with {opts})")
+
+
+def _finite_array(value) -> bool:
+    """An array binding of finite numbers (NumPy is loaded only when an array is bound)."""
+    import numpy as np
+
+    if not (isinstance(value, np.ndarray) and value.dtype.kind in "fiu"):
+        return False
+    # one sum first (no temporary array); only a non-finite sum needs the entry-by-entry look
+    return bool(np.isfinite(np.sum(value))) or bool(np.all(np.isfinite(value)))
 
 
 def _calls(ops, which: str, tie: str | None = None) -> dict:
@@ -224,9 +264,25 @@ def evaluate(
     check_bindings(graph, bindings)
     if expand:
         graph = expand_graph(graph)
+    if _uses_arrays(graph, bindings):
+        from . import arrays
+
+        values, grads, locals_, contribs, warnings = arrays.run(graph, bindings, tie)
+        return Result(graph, values, grads, locals_, contribs, warnings, tie)
     values = forward(graph, bindings)
     grads, locals_, contribs, warnings = backward(graph, values, tie)
     return Result(graph, values, grads, locals_, contribs, warnings, tie)
+
+
+_NUMBER_TYPES = {int, float}
+
+
+def _uses_arrays(graph: Graph, bindings: dict) -> bool:
+    """Some binding is an array or some gate is an array gate: the array engine's work."""
+    from .array_gates import ARRAY_OPS
+
+    # two C-speed scans: a 100,000-term sum pays about a millisecond
+    return not set(map(type, bindings.values())) <= _NUMBER_TYPES or not ARRAY_OPS.isdisjoint(graph.ops)
 
 
 def _inputs_text(graph: Graph, values: list, i: int) -> str:

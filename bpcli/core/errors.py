@@ -21,15 +21,26 @@ class UsageError(BpError):
     exit_code = 2
 
 
+_WINDOW = 72  #: most characters of the source line a syntax error shows
+
+
 class BpSyntaxError(UsageError):
     """The expression does not parse; `detail` holds the source line and a caret."""
 
     def __init__(self, message: str, source: str, line: int, column: int):
-        src_line = source.splitlines()[line - 1] if source.splitlines()[line - 1 : line] else ""
+        lines = source.split("\n", line)  # not splitlines(): that walks all of a 20 MB source
+        src_line = lines[line - 1].rstrip("\r") if len(lines) >= line else ""
         where = f"line {line}, column {column}" if "\n" in source.strip("\n") else f"column {column}"
+        # a long line is shown as a window around the column, so the message stays short
+        start = max(0, column - 1 - _WINDOW // 2)
+        shown = src_line[start : start + _WINDOW]
+        shown = ("..." if start else "") + shown + ("..." if start + _WINDOW < len(src_line) else "")
+        shown = "".join(c if c.isprintable() or c == "\t" else "?" for c in shown)
+        col = column - 1 - start + (3 if start else 0)
         # keep the source's tabs under the caret so it lines up however wide a tab is shown
-        lead = "".join(c if c == "\t" else " " for c in src_line[: max(column, 1) - 1])
-        caret = "  " + lead.ljust(max(column, 1) - 1) + "^"
+        lead = "".join(c if c == "\t" else " " for c in shown[: max(col, 0)])
+        caret = "  " + lead.ljust(max(col, 0)) + "^"
+        src_line = shown
         super().__init__(f"syntax error at {where}: {message}", f"  {src_line}\n{caret}")
         self.line, self.column = line, column
 

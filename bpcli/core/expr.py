@@ -16,11 +16,11 @@ Nothing here recurses over a graph: node ids are a topological order.
 from __future__ import annotations
 
 import math
-import operator
 from functools import cache, lru_cache
 
-from .gates import CONSTANTS, FUNCTIONS, GATES, SCALAR, number_text
+from .gates import CONSTANTS, FUNCTIONS, GATES, SCALAR
 from .graph import Graph
+from .numbers import number_text
 
 # -- parsing a derivative string once ---------------------------------------------------------
 
@@ -52,7 +52,7 @@ def compile_text(text: str, slots: tuple[str, ...]):
         elif op == "pow" and kids[1][:2] == ("const", 2.0):
             nodes[i] = ("code", None, _square(kids[0][2]))  # x^2 as x*x: the same double, no pow call
         elif op in _ARITH:
-            nodes[i] = ("code", None, _arith(_ARITH[op], *kids))
+            nodes[i] = ("code", None, _arith(op, *kids))
         else:
             fn = GATES[op].forward
             fns = [k[2] for k in kids]
@@ -66,28 +66,48 @@ def compile_text(text: str, slots: tuple[str, ...]):
     return closure, kind, payload
 
 
-_ARITH = {"add": operator.add, "sub": operator.sub, "mul": operator.mul}
+# `a op b` for + - * with each operand read in place: a slot `v[i]`, a constant `c`, or code
+# `f(m, v)`. Spelled out per (op, left, right) because an inline operator costs a third of a call
+# to operator.mul, and these run once per gate in every backward pass (sigmoid's (1 - out)*out).
+_FAST = {
+    ("add", "slot", "slot"): lambda a, b: lambda m, v: v[a] + v[b],
+    ("add", "slot", "const"): lambda a, b: lambda m, v: v[a] + b,
+    ("add", "slot", "code"): lambda a, b: lambda m, v: v[a] + b(m, v),
+    ("add", "const", "slot"): lambda a, b: lambda m, v: a + v[b],
+    ("add", "const", "code"): lambda a, b: lambda m, v: a + b(m, v),
+    ("add", "code", "slot"): lambda a, b: lambda m, v: a(m, v) + v[b],
+    ("add", "code", "const"): lambda a, b: lambda m, v: a(m, v) + b,
+    ("add", "code", "code"): lambda a, b: lambda m, v: a(m, v) + b(m, v),
+    ("sub", "slot", "slot"): lambda a, b: lambda m, v: v[a] - v[b],
+    ("sub", "slot", "const"): lambda a, b: lambda m, v: v[a] - b,
+    ("sub", "slot", "code"): lambda a, b: lambda m, v: v[a] - b(m, v),
+    ("sub", "const", "slot"): lambda a, b: lambda m, v: a - v[b],
+    ("sub", "const", "code"): lambda a, b: lambda m, v: a - b(m, v),
+    ("sub", "code", "slot"): lambda a, b: lambda m, v: a(m, v) - v[b],
+    ("sub", "code", "const"): lambda a, b: lambda m, v: a(m, v) - b,
+    ("sub", "code", "code"): lambda a, b: lambda m, v: a(m, v) - b(m, v),
+    ("mul", "slot", "slot"): lambda a, b: lambda m, v: v[a] * v[b],
+    ("mul", "slot", "const"): lambda a, b: lambda m, v: v[a] * b,
+    ("mul", "slot", "code"): lambda a, b: lambda m, v: v[a] * b(m, v),
+    ("mul", "const", "slot"): lambda a, b: lambda m, v: a * v[b],
+    ("mul", "const", "code"): lambda a, b: lambda m, v: a * b(m, v),
+    ("mul", "code", "slot"): lambda a, b: lambda m, v: a(m, v) * v[b],
+    ("mul", "code", "const"): lambda a, b: lambda m, v: a(m, v) * b,
+    ("mul", "code", "code"): lambda a, b: lambda m, v: a(m, v) * b(m, v),
+}
+_ARITH = {"add", "sub", "mul"}
 
 
-def _arith(fn, a, b):
-    """`a fn b` with constants and slots read in place (no closure call for them): the local
-    gradients run once per gate in every backward pass."""
+def _arith(op, a, b):
+    """The closure for `a op b`, operands given as (kind, payload, closure): a slot's index, a
+    constant's value, or code's closure (two constants never meet: the parser folds them)."""
     (ka, pa, fa), (kb, pb, fb) = a, b
-    if ka == "slot" and kb == "slot":
-        return lambda m, v: fn(v[pa], v[pb])
-    if ka == "const" and kb == "slot":
-        return lambda m, v: fn(pa, v[pb])
-    if ka == "slot" and kb == "const":
-        return lambda m, v: fn(v[pa], pb)
-    if kb == "slot":
-        return lambda m, v: fn(fa(m, v), v[pb])
-    if ka == "slot":
-        return lambda m, v: fn(v[pa], fb(m, v))
-    if kb == "const":
-        return lambda m, v: fn(fa(m, v), pb)
-    if ka == "const":
-        return lambda m, v: fn(pa, fb(m, v))
-    return lambda m, v: fn(fa(m, v), fb(m, v))
+    if ka == kb == "const":
+        c = {"add": pa + pb, "sub": pa - pb, "mul": pa * pb}[op]
+        return lambda m, v: c
+    left = fa if ka == "code" else pa
+    right = fb if kb == "code" else pb
+    return _FAST[(op, ka, kb)](left, right)
 
 
 def _const(c):
@@ -215,12 +235,19 @@ class Builder:
             return self.gate("neg", self.gate("mul", self.g.args[x][0], y))
         if self._is(y, "neg"):
             return self.gate("neg", self.gate("mul", x, self.g.args[y][0]))
-        if vx is not None and self._is(y, "mul") and self.value(self.g.args[y][0]) is not None:
-            c = vx * self.value(self.g.args[y][0])
-            return self.gate("mul", self.const(c), self.g.args[y][1])
+        cy = self.value(self.g.args[y][0]) if self._is(y, "mul") else None
+        if vx is not None and cy is not None:
+            return self.gate("mul", self.const(vx * cy), self.g.args[y][1])
+        if vx is None and cy is not None:  # x * (c * b) = c * (x * b): constants to the front
+            return self.gate("mul", self.g.args[y][0], self.gate("mul", x, self.g.args[y][1]))
+        if vx is None and self._is(x, "mul") and self.value(self.g.args[x][0]) is not None:
+            return self.gate("mul", self.g.args[x][0], self.gate("mul", self.g.args[x][1], y))
+        if self._is(y, "div"):  # x * (a / b) = (x * a) / b
+            a, b = self.g.args[y]
+            return self.gate("div", self.gate("mul", x, a), b)
         if x == y:
             return self.gate("pow", x, self.const(2.0))
-        return None
+        return self._make("mul", (x, y))  # (maybe swapped: the constant first)
 
     def _div(self, x, y, vx, vy):
         if vy == 1:
@@ -229,13 +256,16 @@ class Builder:
             return self.gate("neg", x)
         if vx == 0:
             return self.const(0.0)
-        if self._is(x, "neg"):
-            return self.gate("neg", self.gate("div", self.g.args[x][0], y))
         return None
 
     def _neg(self, x, vx):
         if self._is(x, "neg"):
             return self.g.args[x][0]
+        if self._is(x, "mul") and self.value(self.g.args[x][0]) is not None:
+            return self.gate("mul", self.const(-self.value(self.g.args[x][0])), self.g.args[x][1])
+        if self._is(x, "div"):  # -(a/b) = (-a)/b, exactly
+            a, b = self.g.args[x]
+            return self.gate("div", self.gate("neg", a), b)
         if self._is(x, "sub"):
             a, b = self.g.args[x]
             return self.gate("sub", b, a)
@@ -276,6 +306,7 @@ for _name, _op in FUNCTIONS.items():
 
 # precedence: how tightly a printed form binds (the grammar's levels)
 SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 5
+MUL = 2.5  # a product without a quotient: may stand right of `*` unbracketed (a * b * c)
 _CONST_NAMES = {v: k for k, v in CONSTANTS.items() if k.isascii()}
 
 
@@ -290,7 +321,8 @@ def to_text(
 ) -> str:
     """Node `node` of `graph` as bp text, bracketed only where the grammar needs it; with
     `factor`, bracketed when a sum, a quotient or signed (to stand before `* upstream` as the
-    lecture writes it: `(1 - 0.73) * 0.73 * 1`); with `loose`, bracketed when a sum or signed (to stand after `×`).
+    lecture writes it: `(1 - 0.73) * 0.73 * 1`); with `loose`, bracketed when a sum or signed
+    (to stand after `×`).
     `names` overrides how nodes are written (a name or a number already as text)."""
     texts = render(graph, [node], names, symbols)
     text, prec = texts[node]
@@ -348,12 +380,12 @@ def _form(op, p, xs, symbols=False) -> tuple[str, int]:
         left, right = xs
         sign = "+" if op == "add" else "-"
         return f"{_wrap(left, SUM)} {sign} {_wrap(right, PRODUCT)}", SUM
-    if op in ("mul", "div"):
-        left, right = xs
-        sign = "*" if op == "mul" else "/"
-        return f"{_wrap(left, PRODUCT)} {sign} {_wrap(right, POWER)}", PRODUCT
+    if op == "mul":
+        return f"{_wrap(xs[0], PRODUCT)} * {_wrap(xs[1], MUL)}", MUL
+    if op == "div":
+        return f"{_wrap(xs[0], PRODUCT)} / {_wrap(xs[1], POWER)}", PRODUCT
     if op == "neg":
-        if xs[0][1] == PRODUCT and not xs[0][0].startswith("-"):
+        if xs[0][1] in (PRODUCT, MUL) and not xs[0][0].startswith("-"):
             return f"-{xs[0][0]}", PRODUCT  # -(a/b) is -a / b: negation is exact, so the same double
         return f"-{_wrap(xs[0], POWER)}", UNARY
     if op == "pow":
@@ -369,7 +401,21 @@ def _form(op, p, xs, symbols=False) -> tuple[str, int]:
         return f"1 / {_wrap(xs[0], POWER)}", PRODUCT
     if op == "id":
         return xs[0]
-    name = GATES[op].symbol if symbols and GATES[op].symbol in FUNCTIONS else CALL_NAMES[op]
+    if op == "matmul":  # binds like *
+        left, right = xs
+        return f"{_wrap(left, PRODUCT)} @ {_wrap(right, POWER)}", PRODUCT
+    if op in ("amax", "amin", "sum", "mean") and (op[0] == "a" or p is not None):
+        axis = "" if p is None else f", {number_text(p)}"
+        return f"{CALL_NAMES.get(op, op[1:])}({xs[0][0]}{axis})", ATOM
+    if op == "index":
+        return f"{_wrap(xs[0], ATOM)}[{', '.join(x[0] for x in xs[1:])}]", ATOM
+    row = GATES[op]
+    if row.formula:  # an array gate's own template (A @ B, a[i], sum(a, 1))
+        from .gates import template_text
+
+        text = template_text(op, [_wrap(x, POWER) for x in xs], p)
+        return text, MUL if " @ " in text else ATOM
+    name = row.symbol if symbols and row.symbol in FUNCTIONS else CALL_NAMES.get(op, op)
     return f"{name}({', '.join(x[0] for x in xs)})", ATOM
 
 
@@ -387,9 +433,7 @@ def _specialised(text: str, inputs: tuple[str, ...], consts: tuple, param) -> tu
     return b.g, node
 
 
-def local_text(
-    op: str, names: list, out: str, param=None, *, n: int | None = None, tie: str = "split"
-) -> tuple:
+def local_text(op: str, names: list, out: str, param=None, *, tie: str = "split") -> tuple:
     """Each input's local gradient as bp text, from the gate table's strings: `names[k]` is the
     text for input k (a name, or a number as text), or a float for a constant input, folded in;
     `out` is the text for the gate's output. Each is bracketed to stand before `* upstream`."""
@@ -411,6 +455,23 @@ def local_text(
     return tuple(texts)
 
 
+def vjp_text(op: str, names: list[str], out: str, up: str, param=None) -> tuple:
+    """An array gate's vector-Jacobian product for each input as bp text over the wires' names
+    (`dS @ transpose(W)`), from the row's `vjp` strings; None where the row has no string."""
+    row = GATES[op]
+    if not row.vjp:
+        return (None,) * len(names)
+    texts = []
+    for name in row.inputs:
+        g, node = _specialised(row.vjp[name], row.inputs, (None,) * len(row.inputs), param)
+        show = {g.var_ids[s]: t for s, t in zip(row.inputs, names, strict=True) if s in g.var_ids}
+        for slot, text in (("out", out), ("up", up)):
+            if slot in g.var_ids:
+                show[g.var_ids[slot]] = text
+        texts.append(to_text(g, node, show))
+    return tuple(texts)
+
+
 def generic_local_text(op: str, param=None, n: int = 1, tie: str = "split") -> tuple:
     """Each input's local gradient over the row's own input names, with `out` written as the
     gate itself (`exp: exp(x)`, `sigmoid: (1 - sigmoid(x)) * sigmoid(x)`), each bracketed to
@@ -424,3 +485,9 @@ def generic_local_text(op: str, param=None, n: int = 1, tie: str = "split") -> t
     bind["p"] = float(param) if param is not None else b.var("p")
     strings = row.derivatives(n, tie)
     return tuple(to_text(b.g, b.instantiate(strings[name], bind), loose=True, symbols=True) for name in names)
+
+
+def formula(op: str, names: list[str], param=None) -> str:
+    """The gate as a formula over its inputs' names or numbers: `q + z`, `σ(s)`, `1 / d`, `x^2`."""
+    xs = [(n, UNARY if n.startswith("-") else ATOM) for n in names]
+    return _form(op, param, xs, symbols=True)[0]

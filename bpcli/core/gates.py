@@ -14,13 +14,18 @@ A row (`Gate`) holds:
   (`row.local`, compiled once, on first use, into closures), the text of `--steps`, the picture,
   `--compare` and LaTeX, and the backward pass as a graph (`bp diff`, `--hessian`);
 - `vjp` (array gates, instead of `d`): each input's vector-Jacobian product over the input
-  names, `out`, `p` and `up` (the upstream gradient): `{"A": "up @ transpose(B)", ...}`; the
-  expression compiler accepts `up` as a slot name like the others;
+  names, `out`, `p` and `up` (the upstream gradient): `{"A": "up @ transpose(B)", ...}`. It is
+  compiled once into `row.pullback(m, out, *inputs, p, up)`, and the gradient graph
+  (`bpcli.core.derive`) instantiates it with `up` bound to the upstream node; the engine's
+  backward pass still multiplies `local` by `up`, so an array gate also needs a branch there
+  that sends `row.pullback(...)` down its wires instead;
 - `code`: hand-written local gradients, only where the strings alone cannot give the number (a
   limit at an edge point; max/min of any arity in one pass); tests check it against `d`;
 - `pattern` (distributor, swapper, router), `label` (words for the picture), `kink` (what to warn
   at a non-differentiable point), `expand` (the gate in the lecture's primitive gates `*`, `+`,
-  `*a`, `+c`, `exp`, `1/x`, ...), `primitive`, and `formula` (the forward pass as text).
+  `*a`, `+c`, `exp`, `1/x`, ...), `primitive`, and for array gates `shape` and `formula`. The
+  gate as text (`x + y`, `σ(x)`) is printed by `bpcli.core.expr` from the op itself (a row's
+  `formula` template where the printer has no form of its own: `A @ B`, `a[i]`).
 
 Adding a scalar function is one row here plus its name in `FUNCTIONS` (and in the README).
 """
@@ -31,6 +36,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+
+from .numbers import number_text
 
 INF = math.inf
 NAN = math.nan
@@ -156,13 +163,16 @@ class Gate:
     expand: Callable | None = None  #: expand(b, *inputs, p) -> node id in primitive gates, or None
     kink: Callable | None = None  #: kink(*inputs) -> what to warn at a non-differentiable point
     primitive: bool = True  #: one of the lecture's primitive gates (kept by --expand)
-    #: the gate as a formula over its inputs' names, for staged steps (`{0} + {1}`, `exp({0})`);
-    #: a str.format template (`{p}` the parameter, `{all}` every input) or a callable(names, p)
-    formula: str | Callable = ""
     #: numeric code for the local gradients instead of the compiled `d`, only where `d` alone
     #: cannot give the value: a limit at an edge point (pow at a = 0) or a variadic gate whose
     #: strings grow with its arity (max, min). tests/test_gates.py checks it against `d`.
     code: Callable | None = None
+    #: array gates: shape(input shapes, p) -> the output's shape (ValueError if they do not fit)
+    shape: Callable | None = None
+    #: array gates: the gate as text where `bpcli.core.expr`'s printer has no form of its own
+    #: (`{0} @ {1}`, `a[i]`): a str.format template (`{p}` the parameter, `{all}` every input)
+    #: or a callable(names, p)
+    formula: str | Callable = ""
 
     @property
     def arity(self) -> int:
@@ -181,6 +191,22 @@ class Gate:
     def local(self) -> Callable:
         """local(m, out, *inputs, p) -> tuple of d out / d input_i: `code`, or `d` compiled."""
         return self.code or _compile_local(self)
+
+    @cached_property
+    def pullback(self) -> Callable:
+        """For a `vjp` row: pullback(m, out, *inputs, p, up) -> each input's gradient (its
+        vector-Jacobian product with the upstream gradient `up`), compiled once from `vjp`."""
+        from .expr import compile_text
+
+        names = self.inputs
+        fns = [compile_text(self.vjp[name], ("out", *names, "p", "up"))[0] for name in names]
+
+        def pullback(m, out, *rest):
+            *xs, p, up = rest
+            v = (out, *xs, p, up)
+            return tuple(f(m, v) for f in fns)
+
+        return pullback
 
 
 def _compile_local(row: Gate) -> Callable:
@@ -280,6 +306,14 @@ def _pow_local(m, out, a, b, p=None):
     return da, db
 
 
+def _tanh_local(m, out, x, p=None):
+    # d's string 1 - out^2, computed as sech(x)^2 from x: near saturation 1 - out^2 cancels
+    # (out = 0.99999...), and the last bit of math.tanh vs numpy.tanh became a 5e-6 relative gap
+    # between batch and scalar gradients
+    e = m.exp(-2 * m.abs(x))
+    return (4 * e / ((1 + e) * (1 + e)),)
+
+
 def _powc_local(m, out, x, p):
     # d's string p*x^(p - 1), and 0 for p = 0 even at x = 0 (where it is 0 * inf)
     return (0.0 * x if p == 0 else p * m.pow(x, p - 1),)
@@ -311,11 +345,6 @@ def _expand_pow(b, x, y, p=None):
     return b.gate("exp", b.gate("mul", y, b.gate("log", x)))
 
 
-def number_text(p: float) -> str:
-    """A number as bp writes it in formulas and symbols: 2.0 -> 2, 0.5 -> 0.5, shortest repr."""
-    return repr(int(p)) if p == int(p) and abs(p) < 1e15 else repr(p)
-
-
 X, XY = ("x",), ("x", "y")
 _ROWS = [
     # -- the lecture's primitive gates ------------------------------------------------------
@@ -327,7 +356,6 @@ _ROWS = [
         d={"x": "1", "y": "1"},
         pattern="distributor",
         expand=_expand_add,
-        formula="{0} + {1}",
     ),
     Gate(
         "mul",
@@ -337,7 +365,6 @@ _ROWS = [
         d={"x": "y", "y": "x"},
         pattern="swapper",
         expand=_expand_mul,
-        formula="{0} * {1}",
     ),
     Gate(
         "scale",
@@ -345,7 +372,6 @@ _ROWS = [
         X,
         forward=lambda m, x, p: p * x,
         d={"x": "p"},
-        formula=lambda n, p: f"{number_text(p)} * {n[0]}",
     ),
     Gate(
         "shift",
@@ -354,20 +380,18 @@ _ROWS = [
         forward=lambda m, x, p: x + p,
         d={"x": "1"},
         pattern="distributor",
-        formula=lambda n, p: f"{n[0]} {'+' if p >= 0 else '-'} {number_text(abs(p))}",
     ),
-    Gate("recip", "1/x", X, forward=lambda m, x, p=None: m.div(1.0, x), d={"x": "-1/x^2"}, formula="1/{0}"),
+    Gate("recip", "1/x", X, forward=lambda m, x, p=None: m.div(1.0, x), d={"x": "-1/x^2"}),
     Gate(
         "id",
         "id",
         X,
         forward=lambda m, x, p=None: x,
         d={"x": "1"},
-        label="identity (q = x): passes the gradient through",
-        formula="{0}",
+        label="identity: passes the gradient through",
     ),
-    Gate("exp", "exp", X, forward=lambda m, x, p=None: m.exp(x), d={"x": "out"}, formula="exp({0})"),
-    Gate("log", "log", X, forward=lambda m, x, p=None: m.log(x), d={"x": "1/x"}, formula="log({0})"),
+    Gate("exp", "exp", X, forward=lambda m, x, p=None: m.exp(x), d={"x": "out"}),
+    Gate("log", "log", X, forward=lambda m, x, p=None: m.log(x), d={"x": "1/x"}),
     Gate(
         "powc",
         "^c",
@@ -375,7 +399,6 @@ _ROWS = [
         forward=lambda m, x, p: m.pow(x, p),
         d={"x": "p*x^(p - 1)"},
         code=_powc_local,
-        formula="{0}^{p}",
     ),
     Gate(
         "max",
@@ -386,7 +409,6 @@ _ROWS = [
         code=_max_local,
         pattern="router",
         kink=_tie_kink("max"),
-        formula="max({all})",
     ),
     Gate(
         "min",
@@ -397,7 +419,6 @@ _ROWS = [
         code=_max_local,
         pattern="router",
         kink=_tie_kink("min"),
-        formula="min({all})",
     ),
     Gate(
         "relu",
@@ -405,9 +426,8 @@ _ROWS = [
         X,
         forward=lambda m, x, p=None: m.where(x > 0, x, 0.0),
         d={"x": "step(x)"},
-        label="gate: passes the gradient where x > 0",
+        label="passes the gradient where its input > 0",
         kink=lambda x: "is at its kink x = 0; using relu'(0) = 0" if x == 0 else None,
-        formula="relu({0})",
     ),
     Gate(
         "abs",
@@ -416,19 +436,17 @@ _ROWS = [
         forward=lambda m, x, p=None: m.abs(x),
         d={"x": "sign(x)"},
         kink=lambda x: "is at its kink x = 0; using abs'(0) = 0" if x == 0 else None,
-        formula="abs({0})",
     ),
-    Gate("sin", "sin", X, forward=lambda m, x, p=None: m.sin(x), d={"x": "cos(x)"}, formula="sin({0})"),
-    Gate("cos", "cos", X, forward=lambda m, x, p=None: m.cos(x), d={"x": "-sin(x)"}, formula="cos({0})"),
+    Gate("sin", "sin", X, forward=lambda m, x, p=None: m.sin(x), d={"x": "cos(x)"}),
+    Gate("cos", "cos", X, forward=lambda m, x, p=None: m.cos(x), d={"x": "-sin(x)"}),
     # sign and step are flat (gradient 0); bp diff writes relu', abs', max' and min' with them
-    Gate("sign", "sign", X, forward=lambda m, x, p=None: m.sign(x), d={"x": "0"}, formula="sign({0})"),
+    Gate("sign", "sign", X, forward=lambda m, x, p=None: m.sign(x), d={"x": "0"}),
     Gate(
         "step",
         "step",
         X,
         forward=lambda m, x, p=None: m.where(x > 0, 1.0, 0.0),
         d={"x": "0"},
-        formula="step({0})",
     ),
     # -- composite gates: --expand rewrites them into the primitives above --------------------
     Gate(
@@ -437,10 +455,9 @@ _ROWS = [
         XY,
         forward=lambda m, x, y, p=None: x - y,
         d={"x": "1", "y": "-1"},
-        label="distributor with a sign flip: +g to the left, −g to the right",
+        label="distributor with a sign flip: +1 to the left, −1 to the right",
         expand=lambda b, x, y, p=None: b.gate("add", x, b.gate("scale", y, param=-1.0)),
         primitive=False,
-        formula="{0} - {1}",
     ),
     Gate(
         "neg",
@@ -450,7 +467,6 @@ _ROWS = [
         d={"x": "-1"},
         expand=lambda b, x, p=None: b.gate("scale", x, param=-1.0),
         primitive=False,
-        formula="-{0}",
     ),
     Gate(
         "div",
@@ -460,7 +476,6 @@ _ROWS = [
         d={"x": "1/y", "y": "-x/y^2"},
         expand=lambda b, x, y, p=None: b.gate("mul", x, b.gate("recip", y)),
         primitive=False,
-        formula="{0} / {1}",
     ),
     Gate(
         "pow",
@@ -471,7 +486,6 @@ _ROWS = [
         code=_pow_local,
         expand=_expand_pow,
         primitive=False,
-        formula="{0}^{1}",
     ),
     Gate(
         "sqrt",
@@ -481,7 +495,6 @@ _ROWS = [
         d={"x": "1/(2*out)"},
         expand=lambda b, x, p=None: b.gate("powc", x, param=0.5),
         primitive=False,
-        formula="sqrt({0})",
     ),
     Gate(
         "sigmoid",
@@ -493,7 +506,6 @@ _ROWS = [
             "recip", b.gate("shift", b.gate("exp", b.gate("scale", x, param=-1.0)), param=1.0)
         ),
         primitive=False,
-        formula="σ({0})",
     ),
     Gate(
         "tanh",
@@ -501,6 +513,7 @@ _ROWS = [
         X,
         forward=lambda m, x, p=None: m.tanh(x),
         d={"x": "1 - out^2"},
+        code=_tanh_local,
         expand=lambda b, x, p=None: b.gate(
             "shift",
             b.gate(
@@ -511,7 +524,6 @@ _ROWS = [
             param=-1.0,
         ),
         primitive=False,
-        formula="tanh({0})",
     ),
     Gate(
         "softplus",
@@ -521,7 +533,6 @@ _ROWS = [
         d={"x": "sigmoid(x)"},
         expand=lambda b, x, p=None: b.gate("log", b.gate("shift", b.gate("exp", x), param=1.0)),
         primitive=False,
-        formula="softplus({0})",
     ),
     Gate(
         "tan",
@@ -531,7 +542,6 @@ _ROWS = [
         d={"x": "1 + out^2"},
         expand=lambda b, x, p=None: b.gate("mul", b.gate("sin", x), b.gate("recip", b.gate("cos", x))),
         primitive=False,
-        formula="tan({0})",
     ),
     Gate(
         "cosh",
@@ -543,7 +553,6 @@ _ROWS = [
             "scale", b.gate("add", b.gate("exp", x), b.gate("exp", b.gate("scale", x, param=-1.0))), param=0.5
         ),
         primitive=False,
-        formula="cosh({0})",
     ),
     Gate(
         "sinh",
@@ -561,7 +570,6 @@ _ROWS = [
             param=0.5,
         ),
         primitive=False,
-        formula="sinh({0})",
     ),
 ]
 
@@ -605,6 +613,22 @@ FUNCTIONS: dict[str, str] = {
 CONSTANTS: dict[str, float] = {"pi": math.pi, "π": math.pi, "e": math.e}
 
 
+def formula(op: str, names: list[str], param: float | None = None) -> str:
+    """The gate as a formula over its inputs' names: `q + z`, `σ(s)`, `1 / d`, `A @ B`."""
+    from .expr import formula as printed
+
+    return printed(op, names, param)
+
+
+def template_text(op: str, names: list[str], param: float | None = None) -> str:
+    """A row's own `formula` template filled in (array gates)."""
+    row = GATES[op]
+    if callable(row.formula):
+        return row.formula(names, param)
+    p = number_text(param) if param is not None else ""
+    return row.formula.format(*names, p=p, all=", ".join(names))
+
+
 def symbol(op: str, param: float | None = None) -> str:
     """The picture's symbol for a gate: `+`, `*-1`, `+1`, `^2`, `σ` ..."""
     if op == "scale":
@@ -614,16 +638,6 @@ def symbol(op: str, param: float | None = None) -> str:
     if op == "powc":
         return f"^{number_text(param)}"
     return GATES[op].symbol
-
-
-def formula(op: str, names: list[str], param: float | None = None) -> str:
-    """The gate as a formula over its inputs' names: `q + z`, `exp(s)`, `1/d`, `max(z, w)`."""
-    row = GATES[op]
-    if callable(row.formula):
-        return row.formula(names, param)
-    template = row.formula or row.symbol + "({all})"
-    p = number_text(param) if param is not None else ""
-    return template.format(*names, p=p, all=", ".join(names))
 
 
 class NumpyMath:
@@ -642,3 +656,144 @@ class NumpyMath:
 
     def equal(self, a, b):
         return (a == b).astype(float)
+
+
+# -- array gates: dot, @, reductions, transpose, softmax, logsumexp, indexing ------------------
+# Every scalar row above also works elementwise on arrays (arrays.py). These rows' backward pass
+# is a vector-Jacobian product: `vjp` writes each input's product once, in CS231n's vectorised
+# form over the input names, `out`, `p` and `up` (for matrices and whole-array reductions); `code`
+# gives its numbers for every rank and axis (tests/test_array_gates.py checks it against the
+# strings) and `shape` checks the inputs' shapes before any arithmetic. NumPy is loaded on the
+# first use of an array gate, never by a scalar expression.
+from . import array_gates as _A  # noqa: E402
+
+_ARRAY_ROWS = [
+    Gate(
+        "matmul",
+        "@",
+        ("A", "B"),
+        forward=lambda m, a, b, p=None: _A.np.matmul(a, b),
+        vjp={"A": "up @ transpose(B)", "B": "transpose(A) @ up"},
+        code=_A.matmul_vjp,
+        shape=_A.matmul_shape,
+        pattern="swapper",
+        label="swapper with transposes: dA = up @ transpose(B), dB = transpose(A) @ up",
+        formula="{0} @ {1}",
+    ),
+    Gate(
+        "dot",
+        "dot",
+        ("a", "b"),
+        forward=lambda m, a, b, p=None: _A.np.dot(a, b),
+        vjp={"a": "up * b", "b": "up * a"},
+        code=_A.dot_vjp,
+        shape=_A.dot_shape,
+        pattern="swapper",
+        label="swapper: each input gets the other times the gradient",
+        formula="dot({0}, {1})",
+    ),
+    Gate(
+        "sum",
+        "sum",
+        ("a",),
+        forward=_A.sum_forward,
+        vjp={"a": "up"},  # copied to every entry (along the axis, with one)
+        code=_A.sum_vjp,
+        shape=_A.reduce_shape,
+        pattern="distributor",
+        label="distributor: every entry gets the gradient",
+        formula=_A.axis_formula("sum"),
+    ),
+    Gate(
+        "mean",
+        "mean",
+        ("a",),
+        forward=_A.mean_forward,
+        vjp={"a": "up / size(a)"},
+        code=_A.mean_vjp,
+        shape=_A.reduce_shape,
+        pattern="distributor",
+        label="distributor: every entry gets the gradient / count",
+        formula=_A.axis_formula("mean"),
+    ),
+    Gate(
+        "amax",
+        "max",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.max(a),
+        vjp={"a": "up * (1 - step(out - a)) / sum(1 - step(out - a))"},  # split among tied entries
+        code=_A.extreme_vjp,
+        shape=_A.extreme_shape,
+        pattern="router",
+        label="router: the gradient goes to the largest entry",
+        formula="max({0})",
+    ),
+    Gate(
+        "amin",
+        "min",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.min(a),
+        vjp={"a": "up * (1 - step(a - out)) / sum(1 - step(a - out))"},
+        code=_A.extreme_vjp,
+        shape=_A.extreme_shape,
+        pattern="router",
+        label="router: the gradient goes to the smallest entry",
+        formula="min({0})",
+    ),
+    Gate(
+        "transpose",
+        "ᵀ",
+        ("a",),
+        forward=lambda m, a, p=None: _A.np.transpose(a),
+        vjp={"a": "transpose(up)"},  # no code: the engine compiles the string
+        shape=_A.transpose_shape,
+        label="transposes the gradient back",
+        formula="transpose({0})",
+    ),
+    Gate(
+        "softmax",
+        "softmax",
+        ("a",),
+        forward=lambda m, a, p=None: _A.softmax(a),
+        vjp={"a": "out * (up - sum(up * out))"},  # per row of a matrix
+        code=_A.softmax_vjp,
+        shape=_A.vector_shape("softmax"),
+        label="×(diag(s) − s sᵀ) along the last axis",
+        formula="softmax({0})",
+    ),
+    Gate(
+        "logsumexp",
+        "logsumexp",
+        ("a",),
+        forward=lambda m, a, p=None: _A.logsumexp(a),
+        vjp={"a": "up * softmax(a)"},  # per row of a matrix
+        code=_A.logsumexp_vjp,
+        shape=_A.vector_shape("logsumexp"),
+        label="×softmax along the last axis",
+        formula="logsumexp({0})",
+    ),
+    Gate(
+        "size",
+        "size",
+        ("a",),
+        forward=lambda m, a, p=None: float(_A.np.size(a)),
+        vjp={"a": "0"},
+        code=_A.no_gradient,
+        shape=_A.size_shape,
+        label="a count: no gradient",
+        formula="size({0})",
+    ),
+    Gate(
+        "index",
+        "[]",
+        (),  # the array, then one or more indices
+        forward=_A.index_forward,
+        code=_A.index_vjp,  # a scatter: up into the picked entries, 0 elsewhere (no bp string)
+        shape=_A.index_shape,
+        pattern="router",
+        label="router: the gradient goes to the picked entries",
+        formula=lambda n, p: f"{n[0]}[{', '.join(n[1:])}]",
+    ),
+]
+GATES.update({g.op: g for g in _ARRAY_ROWS})
+FUNCTIONS.update(_A.ARRAY_FUNCTIONS)

@@ -122,12 +122,17 @@ class _Expander:
         return g.gate(op, *args, param=param, pos=self.pos)
 
 
-def expand(src: Graph) -> Graph:
-    """The same function as `src`, in the lecture's primitive gates (`--expand`)."""
+def expand(src: Graph, trace: dict | None = None) -> Graph:
+    """The same function as `src`, in the lecture's primitive gates (`--expand`).
+
+    With a `trace` dict, also records where each node went and came from (for a picture that
+    expands one gate in place): `trace["new"][i]` is the node standing for source node `i`,
+    `trace["origin"][k]` the source node whose rewriting made node `k`."""
     ex = _Expander(src)
     g = ex.g
     new = [0] * len(src)
     named = set(src.names.values())
+    origin: list[int] = []
     for i, op in enumerate(src.ops):
         ex.pos = src.pos[i]
         if op == "var":
@@ -140,6 +145,9 @@ def expand(src: Graph) -> Graph:
                 # a named intermediate that folded away (q = 2*3, q = x*1) stays a node of
                 # its own, so its gradient is still reported and no gate absorbs it as a param
                 new[i] = g.gate("id", new[i], pos=src.pos[i])
+        origin += [i] * (len(g) - len(origin))
+    if trace is not None:
+        trace["new"], trace["origin"] = new, origin
     g.names = {name: new[node] for name, node in src.names.items()}
     g.output = new[src.output]
     g.output_name = src.output_name

@@ -14,12 +14,17 @@ from __future__ import annotations
 import os
 import re
 import stat
-from functools import lru_cache
+import threading
 from pathlib import Path
 
+from .array_gates import ARRAY_FUNCTIONS
 from .errors import BpSyntaxError, UsageError
 from .gates import CONSTANTS, FUNCTIONS, GATES
 from .graph import Graph
+
+# names that are functions and nothing else; the array functions (sum, mean, dot, ...) came later,
+# so a variable or statement may still be called `sum` or `mean` as before
+_RESERVED = frozenset(FUNCTIONS) - frozenset(ARRAY_FUNCTIONS)
 
 _HERE = Path(__file__).resolve().parent.parent  # bpcli/
 # installed: shipped inside the package; from a source checkout: the repo's grammar/ folder
@@ -34,6 +39,10 @@ _TOKEN_WORDS = {
     "TIMES": "'*'",
     "DIVIDE": "'/'",
     "POW": "'^'",
+    "MATMUL": "'@'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "TRANSPOSE": "'ᵀ'",
     "LPAR": "'('",
     "RPAR": "')'",
     "COMMA": "','",
@@ -89,7 +98,7 @@ class _Build:
             return g.names[s]
         if s in CONSTANTS:
             return g.const(CONSTANTS[s], (tok.line, tok.column))
-        if s in FUNCTIONS:
+        if s in _RESERVED:
             raise _Pending(f"'{s}' is a function: write {s}(...)", tok)
         return g.var(s, (tok.line, tok.column))
 
@@ -99,8 +108,23 @@ class _Build:
         s = tok.value
         op = FUNCTIONS.get(s)
         if op is None:
-            hint = f" (to multiply, write {s}*(...))" if s not in FUNCTIONS else ""
-            raise _Pending(f"unknown function '{s}'{hint}", tok)
+            import difflib
+
+            near = difflib.get_close_matches(s, list(FUNCTIONS), n=1, cutoff=0.6)
+            hint = f": did you mean {near[0]}?" if near else ""
+            raise _Pending(f"unknown function '{s[:40]}'{hint} (to multiply, write {s[:40]}*(...))", tok)
+        if op in ("max", "min") and len(args) == 1:  # max(a): the largest entry of an array
+            return self.g.gate("a" + op, *args, pos=self._pos(tok))
+        if op in ("sum", "mean") and len(args) == 2:  # sum(a, k): along axis k, a whole number
+            axis = args[1]
+            g = self.g
+            if g.ops[axis] != "const" or g.params[axis] != int(g.params[axis]):
+                raise _Pending(f"the axis of {s}(a, k) must be a whole number such as 0 or -1", tok)
+            k = g.params[axis]
+            if axis == len(g.ops) - 1 and axis not in self.named:  # the literal becomes the parameter
+                for column in (g.ops, g.args, g.params, g.pos):
+                    column.pop()
+            return g.gate(op, args[0], param=k, pos=self._pos(tok))
         arity = GATES[op].arity
         if arity and len(args) != arity:
             n = "argument" if arity == 1 else "arguments"
@@ -127,6 +151,16 @@ class _Build:
     div = _binary("div")
     pow = _binary("pow")
 
+    matmul = _binary("matmul")
+
+    def index(self, c):
+        base, tok, *idx = c
+        return self.g.gate("index", base, *idx, pos=self._pos(tok))
+
+    def transpose(self, c):
+        base, tok = c
+        return self.g.gate("transpose", base, pos=self._pos(tok))
+
     def imul(self, c):
         left, right = c
         return self.g.gate("mul", left, right, pos=None)
@@ -150,7 +184,7 @@ class _Build:
         g = self.g
         if s in CONSTANTS:
             raise _Pending(f"'{s}' is a constant and cannot be assigned", tok)
-        if s in FUNCTIONS:
+        if s in _RESERVED:
             raise _Pending(f"'{s}' is a function and cannot be assigned", tok)
         if s in g.names:
             raise _Pending(f"'{s}' is assigned twice", tok)
@@ -174,7 +208,7 @@ class _Build:
         return self.g
 
 
-_CACHE_NAME = "grammar-tables.json"
+_CACHE_NAME = "grammar-tables-{}.json"  # keyed: bp versions side by side keep their own
 _CACHE_LIMIT = 4 << 20  # the tables are ~100 KB; anything much larger is not bp's file
 
 
@@ -198,10 +232,19 @@ def _cache_folder() -> str | None:
     return folder
 
 
-def _cache_file() -> str | None:
-    """The grammar cache's path, or None when there is no private cache folder."""
+def _cache_key(text: str) -> str:
+    """The cache's key: the grammar's text and Lark's version (either changes the tables)."""
+    import hashlib
+
+    import lark
+
+    return hashlib.sha256(f"bp-cache-1\0{lark.__version__}\0{text}".encode()).hexdigest()
+
+
+def _cache_file(key: str) -> str | None:
+    """The grammar cache's path for `key`, or None when there is no private cache folder."""
     folder = _cache_folder()
-    return None if folder is None else os.path.join(folder, _CACHE_NAME)
+    return None if folder is None else os.path.join(folder, _CACHE_NAME.format(key[:16]))
 
 
 # The cache is JSON, never a pickle: Lark's own `cache=` unpickles its file before checking its
@@ -229,10 +272,14 @@ def _from_json(d: dict):
 
 
 def _read_cache(path: str, key: str):
-    """The cached Lark tables for `key`, or None. Only a regular file of this account's, not a
-    link, of bounded size is read; a FIFO or a device is refused without waiting on it."""
-    import json
+    """The cached Lark tables for `key`, or None (see `_read_cache_bytes`)."""
+    data = _read_cache_bytes(path)
+    return None if data is None else _decode_cache(data, key)
 
+
+def _read_cache_bytes(path: str) -> bytes | None:
+    """The cache file's bytes, or None. Only a regular file of this account's, not a link, of
+    bounded size is read; a FIFO or a device is refused without waiting on it."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -241,11 +288,17 @@ def _read_cache(path: str, key: str):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > _CACHE_LIMIT:
             return None
-        data = os.read(fd, _CACHE_LIMIT + 1)
+        return os.read(fd, _CACHE_LIMIT + 1)
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def _decode_cache(data: bytes, key: str):
+    """The tables in a cache file's bytes if they are for `key` (plain JSON: nothing runs)."""
+    import json
+
     try:
         doc = json.loads(data, object_hook=_from_json)
     except (ValueError, RecursionError):
@@ -255,19 +308,22 @@ def _read_cache(path: str, key: str):
     return doc.get("lark")
 
 
-def _write_cache(path: str, key: str, lark_data) -> None:
+def _write_cache(path: str | None, key: str, lark_data) -> bytes:
     """Write the cache beside `path` and rename it into place (a link at `path` is replaced, its
-    target never written); any failure leaves no cache, which only costs the next start-up."""
+    target never written); any failure leaves no cache, which only costs the next start-up.
+    Returns the file's bytes (what `_decode_cache` reads)."""
     import json
     import tempfile
 
+    data = json.dumps({"key": key, "lark": _to_json(lark_data)}, separators=(",", ":")).encode()
+    if path is None:
+        return data
     folder = os.path.dirname(path)
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".grammar-", suffix=".tmp")  # 0600, O_EXCL
     except OSError:
-        return
+        return data
     try:
-        data = json.dumps({"key": key, "lark": _to_json(lark_data)}, separators=(",", ":")).encode()
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
@@ -284,31 +340,51 @@ def _write_cache(path: str, key: str, lark_data) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+    return data
 
 
-@lru_cache(maxsize=1)
+# Each thread gets its own parser and builder: the callbacks fill one `_Build`, and two threads
+# sharing it corrupted each other's graphs. The compiled tables are read from disk once.
+_PER_THREAD = threading.local()
+_SHARED_LOCK = threading.Lock()
+_SHARED: dict = {}
+
+
 def _lark():
-    """The Lark LALR parser for grammar/bp.lark, its callbacks bound to one `_Build` (parse()
-    resets the builder before each parse). The compiled tables are cached as JSON in the user's
-    cache folder, keyed by the grammar's text and Lark's version."""
-    import hashlib
+    """This thread's Lark LALR parser for grammar/bp.lark, its callbacks bound to this thread's
+    `_Build` (parse() resets the builder before each parse)."""
+    made = getattr(_PER_THREAD, "lark", None)
+    if made is None:
+        made = _PER_THREAD.lark = _make_lark()
+    return made
 
-    import lark
+
+def _make_lark():
+    """A new parser and builder. The compiled tables are cached as JSON in the user's cache
+    folder, keyed by the grammar's text and Lark's version; a process reads them once."""
     from lark import Lark
 
-    text = grammar_path().read_text(encoding="utf-8")
-    key = hashlib.sha256(f"bp-cache-1\0{lark.__version__}\0{text}".encode()).hexdigest()
+    with _SHARED_LOCK:
+        if "text" not in _SHARED:
+            text = grammar_path().read_text(encoding="utf-8")
+            key = _cache_key(text)
+            path = _cache_file(key)
+            _SHARED.update(text=text, key=key, path=path, tables=None)
+            raw = _read_cache_bytes(path) if path else None
+            if raw is not None and _decode_cache(raw, key) is not None:
+                _SHARED["tables"] = raw  # each thread decodes its own copy
+        text, key, path, tables = _SHARED["text"], _SHARED["key"], _SHARED["path"], _SHARED["tables"]
     build = _Build()
-    path = _cache_file()
-    cached = _read_cache(path, key) if path else None
-    if cached is not None:
+    if tables is not None:
         try:
+            cached = _decode_cache(tables, key)
             return Lark._load_from_dict(cached["data"], cached["memo"], transformer=build), build
         except Exception:  # a damaged or foreign file: compile the grammar again  # noqa: BLE001
             pass
     parser = Lark(text, parser="lalr", lexer="contextual", transformer=build, maybe_placeholders=True)
-    if path:
-        _write_cache(path, key, _serialize(parser))
+    written = _write_cache(path, key, _serialize(parser))  # path None: only kept for other threads
+    with _SHARED_LOCK:
+        _SHARED["tables"] = written
     return parser, build
 
 
@@ -419,9 +495,25 @@ def _drive(tables: _Tables, text: str):
                 return values[-1]
 
 
-@lru_cache(maxsize=1)
+#: the Lark releases whose internals `_Tables` reads (parse table, callbacks, terminals); with
+#: any other, bp parses with Lark's own lexer and loop (slower, same graphs)
+LEAN_DRIVER_LARK = ("1.1", "1.2", "1.3")
+
+
 def _tables():
+    """This thread's tables for the lean loop, or (None, build) to use Lark's own parser."""
+    made = getattr(_PER_THREAD, "tables", None)
+    if made is None:
+        made = _PER_THREAD.tables = _make_tables()
+    return made
+
+
+def _make_tables():
+    import lark
+
     parser, build = _lark()
+    if ".".join(lark.__version__.split(".")[:2]) not in LEAN_DRIVER_LARK:
+        return None, build
     try:
         return _Tables(parser), build
     except (AttributeError, KeyError, TypeError):  # a Lark whose internals moved: use its own loop

@@ -61,6 +61,8 @@ def written(text, what: str = "the answer") -> Written:
     m = _WRITTEN.fullmatch(clean.replace("_", ""))
     if m:
         clean = clean.replace("_", "")
+        if len(m.group(1) or "") > 6:  # 1e-999999999999999999999: beyond any double and Decimal's range
+            raise UsageError(f"{what} has an exponent out of range: {text.strip()[:40]!r}")
         mantissa = clean.split("e")[0].split("E")[0]
         frac = mantissa.split(".")[1] if "." in mantissa else ""
         decimals = len(frac) - int(m.group(1) or 0)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 
 from ..core.errors import BpError, MathError, UsageError
+from ..core.names import node_names
 from ..readers.problems import (  # noqa: F401  (read_problem_set, written: this module's API too)
     Problem,
     ProblemSet,
@@ -143,6 +144,9 @@ def quantities(result, out_name: str | None = None) -> dict[str, tuple[str, floa
     outs = ["f"] + ([out_name] if out_name and out_name != "f" else [])
     table: dict[str, tuple[str, float]] = {}
     nodes = {**g.var_ids, **g.names}
+    # unnamed gates too, by the names the picture, --steps and explain give them (q, r, ...)
+    every = node_names(g)
+    nodes |= {every[i]: i for i in g.gate_ids() if i != g.output and every[i] not in nodes}
     for name, node in nodes.items():
         grad = ("df/d" + name, result.grads[node])
         table["d" + name] = grad
@@ -187,6 +191,8 @@ class Answer:
     yours_there: float | None = None  #: the formula's value there (None: undefined there)
     bp_there: float | None = None  #: bp's value there
     points_checked: int = 0  #: a formula: at how many points it was compared
+    #: an array answer: CS231n's relative error max|a - b| / max(|a| + |b|)
+    rel_error: float | None = None
 
     @property
     def kind(self) -> str:
@@ -266,6 +272,8 @@ def check(
         return table[name][0]
 
     def _grade(name: str, quantity: str, text) -> Answer:
+        if getattr(by_quantity[quantity], "ndim", 0) or (isinstance(text, str) and _looks_like_array(text)):
+            return array_answer(name, quantity, text, by_quantity[quantity], rtol, atol)
         w = written(text, f"the answer for {name}")
         if w.formula is not None:
             return _formula_answer(name, quantity, w, result, out, bindings, tie)
@@ -366,6 +374,65 @@ def _formula_answer(name, quantity, w: Written, result, out, bindings, tie) -> A
 def result_value(result, out: str | None, quantity: str) -> float:
     """bp's value of a quantity (`df/dx`, `f`, `q`) in an evaluated result."""
     return {q: v for q, v in quantities(result, out).values()}[quantity]
+
+
+# -- array answers (dW=@dW.npy, dw=-0.20,-0.39,0.20, dW=[[...]]) ------------------------------
+
+#: an array answer read from a file is right when its relative error is below this (CS231n's
+#: "1e-7 and less you should be happy"); --rtol sets another bound
+ARRAY_REL_ERROR = 1e-7
+
+
+def _looks_like_array(text: str) -> bool:
+    t = text.strip()
+    return t.startswith(("[", "@")) or "," in t
+
+
+def cs231n_rel_error(a, b) -> float:
+    """max |a - b| / max(|a| + |b|), 0 when both are all zeros (CS231n's rel_error)."""
+    import numpy as np
+
+    scale = float(np.max(np.abs(a) + np.abs(b))) if np.size(a) else 0.0
+    return 0.0 if scale == 0 else float(np.max(np.abs(a - b))) / scale
+
+
+def _entry_texts(text: str):
+    """The entries of an inline answer as the user wrote them (so each keeps its decimals)."""
+    import json
+
+    t = text.strip()
+    if t.startswith("["):
+        try:
+            return json.loads(t, parse_float=str, parse_int=str)
+        except ValueError:
+            return None
+    return [part.strip() for part in t.split(",")]
+
+
+def array_answer(name, quantity, text, actual, rtol, atol) -> Answer:
+    """An array answer: right when its shape is bp's and, written inline, every entry matches
+    by the usual rule; read from a file (`@dW.npy`), when the relative error is small."""
+    import numpy as np
+
+    from ..readers.bindings import value
+
+    mine = np.asarray(value(f"the answer for {name}", text), dtype=float)
+    bp_value = np.asarray(actual, dtype=float)
+    w = Written(text.strip(), None, None)
+    if mine.shape != bp_value.shape:
+        return Answer(name, quantity, w, actual, False, f"shape {bp_value.shape}, not {mine.shape}")
+    rel = cs231n_rel_error(mine, bp_value)
+    texts = None if text.strip().startswith("@") else _entry_texts(text)
+    if texts is not None and np.shape(texts) == mine.shape and rtol is None and atol is None:
+        right = all(
+            matches(written(t, f"the answer for {name}"), float(v), rtol, atol)
+            for t, v in zip(np.ravel(np.asarray(texts, dtype=object)), bp_value.ravel(), strict=True)
+        )
+    elif atol is not None:
+        right = bool(np.all(np.abs(mine - bp_value) <= atol + (rtol or 0.0) * np.abs(bp_value)))
+    else:
+        right = rel <= (ARRAY_REL_ERROR if rtol is None else rtol)
+    return Answer(name, quantity, w, actual, right, None, rel_error=rel)
 
 
 # -- problem sets ----------------------------------------------------------------------------

@@ -123,10 +123,14 @@ def descend(
     _check_options(lr, steps, momentum, tol, every)
     graph = parse(source) if isinstance(source, str) else source
     check_bindings(graph, bindings)
+    from ..core.array_gates import require_scalar
+
+    require_scalar(graph, bindings, "descend")
     if wrt is None or isinstance(wrt, str):
         wrt = parse_wrt(wrt, graph)
     out = graph.output
     nodes = [graph.var_ids[n] for n in wrt]
+    moving = set(wrt)  # `n not in wrt` on a list was quadratic: 1e5 inputs, 212 s
     point = {name: float(v) for name, v in bindings.items()}
     warnings: dict[str, int] = {}  # each distinct kink warning, with the first step it happened
 
@@ -196,7 +200,7 @@ def descend(
         momentum=momentum,
         tol=tol,
         start=start,
-        fixed={n: point[n] for n in graph.var_ids if n not in wrt},
+        fixed={n: point[n] for n in graph.var_ids if n not in moving},
         start_loss=start_loss,
         final={n: point[n] for n in wrt},
         loss=loss,
@@ -215,11 +219,14 @@ def _norm(g: list[float]) -> float:
     return math.hypot(*g)
 
 
+MAX_STEPS = 10_000_000  #: a number of steps that ends within hours, not never
+
+
 def _check_options(lr: float, steps: int, momentum: float, tol: float, every: int) -> None:
     if not (math.isfinite(lr) and lr > 0):
         raise UsageError(f"--lr must be a finite number > 0, not {lr!r}")
-    if steps < 0:
-        raise UsageError(f"--steps must not be negative, not {steps}")
+    if not 0 <= steps <= MAX_STEPS:
+        raise UsageError(f"--steps must be from 0 to {MAX_STEPS}, not {steps}")
     if not (math.isfinite(momentum) and 0 <= momentum < 1):
         raise UsageError(f"--momentum must be at least 0 and below 1, not {momentum!r}")
     if not (tol >= 0 and not math.isnan(tol)):

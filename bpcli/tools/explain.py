@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..core.errors import UsageError
+from ..core.names import node_names
 
 MAX_PATHS = 64  #: list paths up to this many, else explain with adjoints
 MAX_FACTORS = 2000  #: ... and only while all paths together have at most this many factors
@@ -119,6 +120,10 @@ def explain(
         raise UsageError(f"--max-paths must be >= 0, not {max_paths}")
     result = evaluate(source, bindings, tie=tie)
     g = result.graph
+    from ..core.array_gates import require_scalar
+
+    # paths through an array gate are sums over entries: for arrays, `bp eval --steps` shows them
+    require_scalar(g, bindings, "explain", "; for arrays, bp eval --steps writes the chain rule")
     if wrt is None:
         if not g.var_ids:
             raise UsageError("the expression has no inputs, so there is no gradient to explain")
@@ -127,6 +132,11 @@ def explain(
             raise UsageError(f"say which input to explain with --wrt NAME (its inputs: {have})")
         wrt = next(iter(g.var_ids))
     target = g.var_ids.get(wrt, g.names.get(wrt))
+    if target is None and wrt != node_names(g)[g.output]:  # an unnamed gate, as the picture calls it
+        target = next(
+            (i for i, name in enumerate(node_names(g)) if name == wrt and g.ops[i] not in ("var", "const")),
+            None,
+        )
     if target is None:
         have = ", ".join([*g.var_ids, *g.names]) or "none"
         raise UsageError(f"--wrt {wrt}: not an input or intermediate of the expression (its names: {have})")
@@ -218,33 +228,10 @@ def _adjoints(g, result, on, gates, target) -> list[Step]:
 
 
 def _names(g, nodes, out_name: str) -> dict[int, str]:
-    """Display names: inputs and named intermediates by name, the output as f (or its own name),
-    constants as numbers, other gates g1, g2, ... (skipping names the expression uses)."""
-    taken = {*g.var_ids, *g.names, out_name}
-    given = {node: name for name, node in reversed(list(g.names.items()))}
-    names: dict[int, str] = {}
-    k = 0
-    for node in sorted(set(nodes)):
-        op = g.ops[node]
-        if node == g.output:
-            names[node] = out_name
-        elif op == "var":
-            names[node] = g.params[node]
-        elif op == "const":
-            names[node] = g.label(node)
-        elif node in given:
-            names[node] = given[node]
-        else:
-            k += 1
-            while f"g{k}" in taken:
-                k += 1
-            names[node] = f"g{k}"
+    """Display names, as every view names the nodes (core.names): inputs and intermediates by
+    name, the output as f (or its own name), constants as numbers, other gates q, r, s, ..."""
+    every = node_names(g)
+    names = {node: every[node] for node in set(nodes)}
+    if g.output in names:
+        names[g.output] = out_name
     return names
-
-
-def count_text(n: int) -> str:
-    """A path count for people: exact up to 30 digits, else `about 1.13e+3010`."""
-    if n < 10**30:
-        return str(n)
-    log = math.log10(n)
-    return f"about {10 ** (log - math.floor(log)):.3g}e+{math.floor(log)}"

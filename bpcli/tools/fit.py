@@ -166,6 +166,9 @@ class Target:
         bindings = dict(bindings or {})
         self.graph = parse(source)
         self.source = source
+        from ..core.array_gates import require_scalar
+
+        require_scalar(self.graph, bindings, "fit (its target)")
         free = [v for v in self.graph.var_ids if v not in bindings]
         if len(free) != 1:
             have = ", ".join(self.graph.var_ids) or "none"

@@ -3,9 +3,8 @@ autograders. They read a check.Report / check.SetReport and never recompute anyt
 
 from __future__ import annotations
 
-import json
-
 from . import num, short
+from .common import dumps
 
 
 def _point(point: dict) -> str:
@@ -16,6 +15,10 @@ def _verdict(a, reveal: bool = True) -> str:
     """`right`, or what is wrong: for a number bp's value written as a right answer would be (see
     tools.check.hint); for a formula a point where it differs. `reveal` False keeps bp's values
     out (a course platform's feedback before the due date)."""
+    if a.rel_error is not None:  # an array answer: CS231n's relative error
+        return f"{'right' if a.right else 'wrong'} (relative error {a.rel_error:.2e})"
+    if _is_array(a.actual) and not a.right:  # an array answer of the wrong shape
+        return f"wrong: {a.rounded}"
     if a.right:
         if a.kind == "formula":
             return f"right (equal at {a.points_checked} point{'' if a.points_checked == 1 else 's'})"
@@ -45,6 +48,18 @@ def one_line(expression: str) -> str:
     return "; ".join(line for line in lines if line)
 
 
+def _is_array(v) -> bool:
+    return bool(getattr(v, "ndim", 0))
+
+
+def _short(v) -> str:
+    if _is_array(v):  # an array: whole when small, else its shape and a summary
+        from .common import fmt
+
+        return fmt(v)
+    return short(v)
+
+
 def _points(x: float) -> str:
     return str(int(x)) if x == int(x) else f"{x:.2f}"
 
@@ -62,7 +77,7 @@ def _table(report):
         name = a.name if a.name == a.quantity else f"{a.name} ({a.quantity})"
         style = "green" if a.right else "bold red"
         yours = "" if a.written is None else a.written.text
-        table.add_row(Text(name), Text(yours), short(a.actual), Text(_verdict(a), style=style))
+        table.add_row(Text(name), Text(yours), _short(a.actual), Text(_verdict(a), style=style))
     return table
 
 
@@ -74,6 +89,11 @@ def _summary(report) -> str:
         else f"tolerance: |answer - bp| <= {report.atol or 0:g} + {report.rtol or 0:g} * |bp|"
     )
     head = f"all {n} right" if report.passed else f"{report.right} of {n} right"
+    if any(a.rel_error is not None for a in report.answers):
+        from ..tools.check import ARRAY_REL_ERROR
+
+        bound = report.rtol if report.rtol is not None else ARRAY_REL_ERROR
+        rule += f"; an array from a file when max|a-b| / max(|a|+|b|) <= {bound:g}"
     return f"{head} ({rule})"
 
 
@@ -134,7 +154,7 @@ def report_dict(report) -> dict:
     """One check as a JSON-ready dict (the shape is documented in the README)."""
     return {
         "expression": report.expression,
-        "bindings": dict(report.bindings),
+        "bindings": {k: num(v) for k, v in report.bindings.items()},
         "rule": report.rule,
         "rtol": report.rtol,
         "atol": report.atol,
@@ -152,6 +172,7 @@ def report_dict(report) -> dict:
                 "rounded": a.rounded,
                 "right": a.right,
                 "differs_at": a.differs_at,
+                **({"rel_error": a.rel_error} if a.rel_error is not None else {}),
             }
             for a in report.answers
         ],
@@ -163,7 +184,7 @@ def report_dict(report) -> dict:
 
 
 def as_json(report) -> str:
-    return json.dumps(report_dict(report), ensure_ascii=False) + "\n"
+    return dumps(report_dict(report))
 
 
 def set_json(set_report) -> str:
@@ -181,7 +202,7 @@ def set_json(set_report) -> str:
         "passed": set_report.passed,
         "problems": problems,
     }
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps(obj)
 
 
 # -- Gradescope ---------------------------------------------------------------------------------
@@ -228,7 +249,7 @@ def gradescope(graded, *, title: str | None = None, reveal: bool = False, visibi
         "stdout_visibility": "hidden",
         "tests": tests,
     }
-    return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+    return dumps(obj, indent=2)
 
 
 def gradescope_set(set_report, reveal: bool = False) -> str:
@@ -252,4 +273,4 @@ def gradescope_error(message: str) -> str:
         "stdout_visibility": "hidden",
         "tests": [],
     }
-    return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
+    return dumps(obj, indent=2)

@@ -15,7 +15,7 @@ from ..core.engine import Result
 from ..core.expr import local_text
 from ..core.gates import GATES
 from .common import fmt, node_names, term
-from .picture import GRAD, LEGEND, MAX_GATES, VALUE, Picture
+from .picture import GRAD, MAX_GATES, VALUE, Picture, legend
 
 SIDE_BY_SIDE = 150  # columns needed to draw the two circuits next to each other
 
@@ -47,6 +47,10 @@ def composite_lines(merged: Result) -> list[Text]:
 
 def _same(a: float, b: float) -> bool:
     # the contract: --expand agrees with the merged graph to 1e-12 relative
+    if getattr(a, "ndim", 0) or getattr(b, "ndim", 0):  # arrays: entry by entry
+        import numpy as np
+
+        return bool(np.allclose(a, b, rtol=1e-12, atol=1e-300))
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300)
 
 
@@ -93,7 +97,7 @@ class Compare:
             yield grid
         else:
             yield Group(left, Text(""), right)
-        yield Text(LEGEND, style="dim")
+        yield Text(legend(node_names(self.merged.graph)[self.merged.graph.output]), style="dim")
         yield Text("")
         lines = composite_lines(self.merged)
         if lines:

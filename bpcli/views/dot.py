@@ -11,10 +11,12 @@ import subprocess
 
 from ..core.engine import Result
 from ..core.errors import OutputError, UsageError
-from .common import carries_gradient, fmt, gate_note, node_names
+from .common import carries_gradient, const_exponent, fmt, fmt_wire, node_names, uses
+from .picture import pattern_text
 
 GREEN, RED = "#1a7f37", "#cf222e"
 IMAGE_TYPES = ("svg", "png", "pdf")
+_TITLE = 100  #: most characters of the expression in the graph's title
 
 
 def _esc(s: str) -> str:
@@ -22,42 +24,81 @@ def _esc(s: str) -> str:
 
 
 def _wire(value: float, grad: float | None) -> str:
-    """An HTML-like edge label: value in green above, gradient in red below."""
-    top = f'<FONT COLOR="{GREEN}">{_esc(fmt(value))}</FONT>'
-    if grad is None:
-        return f"<{top}>"
-    return f'<{top}<BR/><FONT COLOR="{RED}">{_esc(fmt(grad))}</FONT>>'
+    """An HTML-like edge label drawn as a piece of wire: the value in green above a line, the
+    gradient in red (italic) below it, so neither can be read as another wire's."""
+    top = f'<TR><TD><FONT COLOR="{GREEN}">{_esc(fmt_wire(value))}</FONT></TD></TR>'
+    low = f'<I><FONT COLOR="{RED}">{_esc(fmt(grad))}</FONT></I>' if grad is not None else " "
+    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+    return f'<{table}{top}<TR><TD SIDES="T" BORDER="1" COLOR="#57606a">{low}</TD></TR></TABLE>>'
+
+
+def _total(result: Result, node: int, names: list[str], wires) -> str:
+    """`df/dx = 3 + 3 + 1 = 7`: a node's gradient, as the sum of its wires' at a fork."""
+    out = names[result.graph.output]
+    head = f"∂{out}/∂{names[node]} = "
+    if len(wires) < 2:
+        return head + fmt(result.grads[node])
+    terms = " + ".join(fmt(result.contribs[gate][k]) for gate, k in wires[:6])
+    more = " + ..." if len(wires) > 6 else ""
+    return f"{head}{terms}{more} = {fmt(result.grads[node])}"
 
 
 def dot(result: Result) -> str:
-    """The annotated graph as a Graphviz digraph (valid input for `dot -Tsvg`)."""
+    """The annotated graph as a Graphviz digraph (valid input for `dot -Tsvg`): small gate
+    circles with the gate symbol, the node name and pattern in small text below, each wire's
+    value above and gradient below it, each input's total gradient (its sum at a fork)."""
     g = result.graph
     names = node_names(g)
+    wires = uses(result)
     users = g.users()
-    title = _esc(" ".join(g.source.split()))
+    exponent_of = {g.args[i][1] for i in range(len(g)) if const_exponent(g, i)}
+    # constants drawn inside a gate: the 1 of +1 (--expand folded it), the 2 of ^2
+    hidden = {
+        i
+        for i, op in enumerate(g.ops)
+        if op == "const"
+        and all(const_exponent(g, u) and g.args[u] == (g.args[u][0], i) for u in users[i])
+        and (users[i] == [] or i in exponent_of)
+    }
+    # the title is the expression cut short: Graphviz rejects a quoted string of megabytes, and a
+    # backslash would escape the closing quote
+    title = " ".join(g.source.split())
+    title = title if len(title) <= _TITLE else title[: _TITLE - 3] + "..."
+    title = _esc("".join(c if c.isprintable() else " " for c in title)).replace("\\", "\\\\")
     out = [
         "digraph bp {",
-        "  rankdir=LR;",
-        f'  graph [fontname="Helvetica", fontsize=11, labelloc=t, label="{title}"];',
-        '  node [fontname="Helvetica", fontsize=12];',
-        '  edge [fontname="Helvetica", fontsize=10, arrowsize=0.6];',
-        f"  // on each wire: forward value ({GREEN}, above) and gradient ({RED}, below)",
+        "  rankdir=LR; nodesep=0.4; ranksep=0.7; forcelabels=true;",
+        f'  graph [fontname="Helvetica", fontsize=12, labelloc=t, label="{title}"];',
+        '  node [fontname="Helvetica", fontsize=13];',
+        '  edge [fontname="Helvetica", fontsize=11, arrowsize=0.6];',
+        f"  // on each wire: forward value ({GREEN}, above the line) and gradient ({RED}, below it)",
     ]
     for i, op in enumerate(g.ops):
+        if i in hidden:
+            continue
         if op == "var":
-            out.append(f"  n{i} [shape=plaintext, label=<<B>{_esc(names[i])}</B>>];")
-        elif op == "const" and not users[i]:
-            continue  # a constant --expand folded into a gate's parameter (the 1 of +1)
+            total = f'<FONT POINT-SIZE="10" COLOR="{RED}"><I>{_esc(_total(result, i, names, wires[i]))}</I></FONT>'
+            out.append(f"  n{i} [shape=plaintext, label=<<B>{_esc(names[i])}</B><BR/>{total}>];")
         elif op == "const":
             out.append(f'  n{i} [shape=plaintext, fontcolor=gray40, label="{_esc(names[i])}"];')
         else:
-            note = gate_note(op, g.params[i], len(g.args[i]))
-            label = (
-                f'<B>{_esc(g.label(i))}</B><BR/><FONT POINT-SIZE="8">{_esc(names[i])}: {_esc(note)}</FONT>'
+            args = g.args[i]
+            live = [carries_gradient(result, a) for a in args]
+            inputs = [g.params[a] if g.ops[a] == "const" else names[a] for a in args]
+            symbol = "^" + fmt(g.params[args[1]]) if const_exponent(g, i) else g.label(i)
+            note = pattern_text(op, g.params[i], len(args), names[i], inputs, live)
+            note = _esc(f"{names[i]}: {note}")
+            if len(wires[i]) > 1:
+                note += "<BR/>" + _esc(_total(result, i, names, wires[i]))
+            size = 13 if len(symbol) <= 2 else 10
+            out.append(
+                f"  n{i} [shape=circle, fixedsize=true, width=0.42, fontsize={size}, label=<<B>{_esc(symbol)}</B>>,"
+                f' xlabel=<<FONT POINT-SIZE="9" COLOR="#57606a">{note}</FONT>>];'
             )
-            out.append(f"  n{i} [shape=circle, margin=0.02, label=<{label}>];")
     for i, args in enumerate(g.args):
         for k, a in enumerate(args):
+            if a in hidden:
+                continue
             sent = (
                 result.contribs[i][k]
                 if result.contribs[i] is not None and carries_gradient(result, a)
@@ -65,7 +106,7 @@ def dot(result: Result) -> str:
             )
             out.append(f"  n{a} -> n{i} [label={_wire(result.values[a], sent)}];")
     o = g.output
-    out.append('  out [shape=plaintext, label=""];')
+    out.append(f'  out [shape=plaintext, label="{_esc(names[o])}"];')
     out.append(f"  n{o} -> out [label={_wire(result.values[o], 1.0)}];")
     out.append("}")
     return "\n".join(out) + "\n"

@@ -3,11 +3,11 @@ They read an explain.Explanation and never recompute any math."""
 
 from __future__ import annotations
 
-import json
+import math
 
-from ..core.gates import number_text, symbol
 from . import num, short
-from .latex import latex_name, latex_number
+from .common import dumps
+from .latex import latex_form, latex_name, latex_number
 
 HEAD_STEPS = 100  #: adjoint steps shown before eliding the middle of a long chain
 TAIL_STEPS = 20
@@ -41,8 +41,6 @@ def _term_text(e, node: int, t) -> tuple[str, str]:
 
 def lines(e) -> list[str]:
     """The explanation as plain text lines."""
-    from ..tools.explain import count_text
-
     g = e.result.graph
     f, x = e.out_name, e.wrt
     dfdx = f"d{f}/d{x}"
@@ -174,8 +172,6 @@ def _ld(e, top: str, bottom: int, gate: int | None = None, slot: int | None = No
 
 def latex(e) -> str:
     """The explanation as a LaTeX `align*` block (amsmath), ready for a write-up."""
-    from ..tools.explain import count_text
-
     g = e.result.graph
     f = latex_name(e.out_name)
     dfdx = _ld(e, e.out_name, e.target)
@@ -290,48 +286,23 @@ def as_json(e) -> str:
             for s in e.steps
         ],
     }
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps(obj)
 
 
 def gate_text(g, node: int, names: dict[int, str], latex: bool = False) -> str:
-    """A gate written with its inputs' names: `x * y`, `σ(y)`, `max(z, w)`, `q^2`."""
+    """A gate written with its inputs' names: `x * y`, `σ(y)`, `max(z, w)`, `q^2` (or LaTeX)."""
+    from ..core.expr import ATOM, UNARY, formula
+
     op, p = g.ops[node], g.params[node]
     xs = [names.get(a, g.label(a)) for a in g.args[node]]
     if latex:
-        xs = [latex_name(x) for x in xs]
-    infix = {"add": "+", "sub": "-", "mul": r"\cdot" if latex else "*", "div": "/", "pow": "^"}
-    if op in infix:
-        left, right = xs
-        if op == "pow":
-            return f"{left}^{{{right}}}" if latex else f"{left}^{right}"
-        return f"{left} {infix[op]} {right}"
-    if op == "neg":
-        return f"-{xs[0]}"
-    if op == "scale":
-        return f"{number_text(p)} {infix['mul']} {xs[0]}"
-    if op == "shift":
-        return f"{xs[0]} + {number_text(p)}" if p >= 0 else f"{xs[0]} - {number_text(-p)}"
-    if op == "powc":
-        return f"{xs[0]}^{{{number_text(p)}}}" if latex else f"{xs[0]}^{number_text(p)}"
-    if op == "recip":
-        return f"\\frac{{1}}{{{xs[0]}}}" if latex else f"1/{xs[0]}"
-    fn = symbol(op, p)
-    if latex:
-        fn = _LATEX_FN.get(op, rf"\operatorname{{{fn}}}")
-        if op == "sqrt":
-            return f"\\sqrt{{{xs[0]}}}"
-        return f"{fn}\\left({', '.join(xs)}\\right)"
-    return f"{fn}({', '.join(xs)})"
+        return latex_form(op, p, [(latex_name(x), UNARY if x.startswith("-") else ATOM) for x in xs])[0]
+    return formula(op, xs, p)
 
 
-_LATEX_FN = {
-    "exp": r"\exp",
-    "log": r"\log",
-    "sigmoid": r"\sigma",
-    "tanh": r"\tanh",
-    "sin": r"\sin",
-    "cos": r"\cos",
-    "tan": r"\tan",
-    "max": r"\max",
-    "min": r"\min",
-}
+def count_text(n: int) -> str:
+    """A path count for people: exact up to 30 digits, else `about 1.13e+3010`."""
+    if n < 10**30:
+        return str(n)
+    log = math.log10(n)
+    return f"about {10 ** (log - math.floor(log)):.3g}e+{math.floor(log)}"

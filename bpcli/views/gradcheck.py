@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from . import num, short
+from .common import dumps
 
 _WORDS = {
     "good": "good",
@@ -13,6 +12,7 @@ _WORDS = {
     "wrong": "WRONG",
     "kink": "kink, not a bug",
     "noise": "at the rounding-noise floor",
+    "step": "within the step's truncation error",
 }
 _STYLE = {"good": "green", "acceptable": "yellow", "suspicious": "bold yellow", "wrong": "bold red"}
 
@@ -50,12 +50,22 @@ def print_report(report, file=None) -> None:
             Text(_WORDS[v], style=_STYLE.get(v, "cyan")),
         )
     console.print(table)
+    for note in report.notes:
+        console.print(Text(f"note: {note}"))
     for c in report.inputs:
         if c.kink:
             console.print(
                 Text(
                     f"note: {c.name}: {c.kink}; a finite difference across a kink averages two slopes, "
                     "so a mismatch there is expected"
+                )
+            )
+        elif c.verdict == "step":
+            console.print(
+                Text(
+                    f"note: {c.name}: the difference {_e(abs(c.analytic - c.numeric))} is within the "
+                    f"truncation error of step h (~{_e(c.truncation)}, from a second step 2h); "
+                    "try a smaller --h"
                 )
             )
         elif c.verdict == "noise":
@@ -65,8 +75,8 @@ def print_report(report, file=None) -> None:
                     f"rounding noise of the difference quotient (~{_e(c.noise)}); try a larger --h"
                 )
             )
-    counted = [c for c in report.inputs if c.verdict not in ("kink", "noise")]
-    excused = [c.name for c in report.inputs if c.verdict in ("kink", "noise")]
+    counted = [c for c in report.inputs if c.verdict not in ("kink", "noise", "step")]
+    excused = [c.name for c in report.inputs if c.verdict in ("kink", "noise", "step")]
     worst = max((c.rel_error for c in counted), default=0.0)
     if report.passed:
         line = (
@@ -93,7 +103,7 @@ def plain(report) -> str:
 def as_json(report) -> str:
     obj = {
         "expression": report.expression,
-        "bindings": dict(report.bindings),
+        "bindings": {k: num(v) for k, v in report.bindings.items()},
         "h": report.h,
         "threshold": report.threshold,
         "value": num(report.value),
@@ -108,11 +118,13 @@ def as_json(report) -> str:
                 "verdict": c.verdict,
                 "kink": c.kink,
                 "noise": c.noise,
+                "truncation": c.truncation,
                 "passed": c.passed,
             }
             for c in report.inputs
         ],
         "passed": report.passed,
         "warnings": list(report.warnings),
+        "notes": list(report.notes),
     }
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps(obj)

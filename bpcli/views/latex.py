@@ -44,7 +44,11 @@ _TOKEN = re.compile(r"\s*(\d+\.?\d*(?:e[-+]?\d+)?|[A-Za-z_][A-Za-z0-9_]*|σ|\S)"
 _FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "tanh": r"\tanh"}
 _FUNCS |= {"max": r"\max", "min": r"\min", "σ": r"\sigma", "sign": r"\operatorname{sign}"}
 _FUNCS |= {"relu": r"\operatorname{relu}", "abs": r"\operatorname{abs}", "sqrt": r"\operatorname{sqrt}"}
-_FUNCS |= {"softplus": r"\operatorname{softplus}"}
+_FUNCS |= {"softplus": r"\operatorname{softplus}", "cosh": r"\cosh", "sinh": r"\sinh"}
+_FUNCS |= {"step": r"\operatorname{step}", "sigmoid": r"\sigma"}
+# arrays: A @ B is written as a product by juxtaposition, transpose(A) as A^\top
+_FUNCS |= {f: rf"\operatorname{{{f}}}" for f in ("sum", "mean", "dot", "softmax", "logsumexp", "size")}
+_FUNCS |= {"@": r"\,"}
 
 
 def latex_formula(text: str) -> str:
@@ -69,6 +73,19 @@ def latex_formula(text: str) -> str:
             out.append("^{" + latex_formula(" ".join(group)) + "}")
             i = j
             continue
+        if tok == "transpose" and tokens[i + 1 : i + 2] == ["("]:
+            j, depth = i + 1, 0
+            while j < len(tokens):
+                depth += tokens[j] == "("
+                depth -= tokens[j] == ")"
+                j += 1
+                if depth == 0:
+                    break
+            inner = tokens[i + 2 : j - 1]
+            body = latex_formula(" ".join(inner))
+            out.append((body if len(inner) == 1 else f"({body})") + r"^{\top}")
+            i = j
+            continue
         if tok == "*":
             out.append(r"\cdot")
         elif tok in _FUNCS:
@@ -80,3 +97,51 @@ def latex_formula(text: str) -> str:
         i += 1
     text = " ".join(out).replace("( ", "(").replace(" )", ")").replace(r" ^{", "^{")
     return text.replace("(- ", "(-")
+
+
+# -- a graph node in LaTeX (bp diff --format latex) -------------------------------------------
+SUM, PRODUCT, MUL, UNARY, POWER, ATOM = 1, 2, 2.5, 3, 4, 5  # as bpcli.core.expr
+
+
+def _lwrap(x, level: int) -> str:
+    return x[0] if x[1] >= level else f"\\left({x[0]}\\right)"
+
+
+def latex_form(op: str, p, xs) -> tuple[str, int]:
+    """One gate in LaTeX over its inputs' (latex, precedence): the `form` of derive.program."""
+    from ..core.expr import CALL_NAMES
+    from ..core.gates import number_text
+
+    if op == "var":
+        return latex_name(p), ATOM
+    if op == "const":
+        return latex_number(number_text(p)), UNARY if p < 0 else ATOM
+    if op in ("add", "sub"):
+        return f"{_lwrap(xs[0], SUM)} {'+' if op == 'add' else '-'} {_lwrap(xs[1], PRODUCT)}", SUM
+    if op == "mul":
+        return f"{_lwrap(xs[0], PRODUCT)} \\cdot {_lwrap(xs[1], MUL)}", MUL
+    if op == "div":
+        return f"\\frac{{{xs[0][0]}}}{{{xs[1][0]}}}", POWER
+    if op == "neg":
+        return f"-{_lwrap(xs[0], POWER)}", UNARY
+    if op == "pow":
+        return f"{_lwrap(xs[0], ATOM)}^{{{xs[1][0]}}}", POWER
+    if op == "id":
+        return xs[0]
+    if op == "scale":
+        return f"{latex_number(number_text(p))} \\cdot {_lwrap(xs[0], MUL)}", MUL
+    if op == "shift":
+        return f"{_lwrap(xs[0], SUM)} {'+' if p >= 0 else '-'} {latex_number(number_text(abs(p)))}", SUM
+    if op == "powc":
+        return f"{_lwrap(xs[0], ATOM)}^{{{latex_number(number_text(p))}}}", POWER
+    if op == "recip":
+        return f"\\frac{{1}}{{{xs[0][0]}}}", POWER
+    if op == "sqrt":
+        return f"\\sqrt{{{xs[0][0]}}}", ATOM
+    if op == "abs":
+        return f"\\left|{xs[0][0]}\\right|", ATOM
+    if op == "exp":
+        return f"e^{{{xs[0][0]}}}", POWER
+    name = CALL_NAMES.get(op, op)
+    fn = _FUNCS.get(name, f"\\operatorname{{{name}}}")
+    return f"{fn}\\left({', '.join(x[0] for x in xs)}\\right)", ATOM

@@ -5,7 +5,7 @@ gates as circles with their symbol and pattern; on each wire the forward value a
 from __future__ import annotations
 
 from ..core.engine import Result
-from .common import carries_gradient, fmt, gate_note, node_names
+from .common import carries_gradient, fmt, fmt_wire, gate_note, node_names
 
 
 def _q(s: str) -> str:
@@ -31,7 +31,7 @@ def mermaid(result: Result) -> str:
             out.append(f'  n{i}(("{_q(g.label(i))}<br/>{_q(names[i])}: {_q(note)}")):::gate')
     for i, args in enumerate(g.args):
         for k, a in enumerate(args):
-            text = f"value {_q(fmt(result.values[a]))}"
+            text = f"value {_q(fmt_wire(result.values[a]))}"
             if result.contribs[i] is not None and carries_gradient(result, a):
                 text += f"<br/>grad {_q(fmt(result.contribs[i][k]))}"
             out.append(f'  n{a} -->|"{text}"| n{i}')

@@ -15,8 +15,19 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core.engine import Result
+from ..core.expr import local_text
 from ..core.gates import GATES
-from .common import carries_gradient, fmt, gate_note, node_names, uses
+from .common import (
+    carries_gradient,
+    fmt,
+    fmt_cell,
+    gate_note,
+    is_array,
+    node_names,
+    shape_text,
+    uses,
+    wire_local,
+)
 
 #: past this many gates the picture is the summary and the inputs table (see --max-gates)
 MAX_GATES = 300
@@ -26,12 +37,43 @@ LEGEND = (
     "grad = df/dnode; local = d(gate above)/dnode; grad = local × gate's grad\n"
     "(summed over a fork's uses); ↑ drawn above, ↓ continued below"
 )
+
+
+def legend(out: str = "f") -> str:
+    """The legend under a circuit, in the output's own name (`dL/dnode` for `L = ...`)."""
+    return LEGEND.replace("df/dnode", f"d{out}/dnode")
+
+
 _MAX_FORK_TERMS = 8  # a fork's sum lists this many contributions, then "+ ... (N more)"
 
 
-def pattern_text(op: str, param: float | None = None, n: int = 1) -> str:
-    """A gate's pattern (`distributor`, `swapper`, `router`), label or local gradient (`×exp(x)`)."""
-    return gate_note(op, param, n)
+def pattern_text(
+    op: str,
+    param: float | None = None,
+    n: int = 1,
+    out: str | None = None,
+    inputs: list | None = None,
+    live: list | None = None,
+) -> str:
+    """A gate's pattern (`distributor`, `swapper`, `router`), label or local gradient (`×exp(x)`).
+
+    A gate of two or more inputs with neither (`/`, `^`) is told in the graph's own names when
+    they are given (`inputs`: each input's name, or its value as a float if it is a constant;
+    `live`: which inputs get a gradient): `×(1 / v) to r, ×(-r / v^2) to v`, so no letter of
+    the gate table's (x, y) can be read as one of the user's variables."""
+    row = GATES[op]
+    if inputs is None or n < 2 or row.pattern or row.label:
+        return gate_note(op, param, n)
+    texts = [_bracket(t) for t in local_text(op, inputs, out, param)]
+    live = live or [True] * n
+    return ", ".join(f"×{t} to {name}" for t, name, on in zip(texts, inputs, live, strict=True) if on)
+
+
+def _bracket(text: str) -> str:
+    # `×2 * t to t` would read as two factors; `×(2 * t) to t` cannot
+    if " " not in text or (text.startswith("(") and text.endswith(")") and text.count("(") == 1):
+        return text
+    return f"({text})"
 
 
 class Picture:
@@ -71,9 +113,10 @@ class Picture:
         elif n_gates:
             width = options.max_width
             yield Text("circuit, from the output back to the inputs", style="bold")
-            yield circuit_table(r, names, max_depth=max(4, (width - _NUMBER_COLUMNS) // 3))
+            depth = max(4, (width - _NUMBER_COLUMNS) // 3)
+            yield circuit_table(r, names, max_depth=depth, console=console, width=width)
             if self.legend:
-                yield Text(LEGEND, style=DIM)
+                yield Text(legend(names[g.output]), style=DIM)
             forks = fork_lines(r, names)
             if forks:
                 yield Text("\nforks: gradients add up", style="bold")
@@ -97,22 +140,17 @@ def _named_but_unused(r: Result, node: int) -> bool:
     return r.graph.ops[node] not in ("var", "const") and node in r.graph.names.values()
 
 
-def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
+def circuit_table(
+    r: Result, names: list[str], max_depth: int = 12, console: Console | None = None, width: int | None = None
+) -> Table:
     """The circuit from the output back to the inputs as rows of a table: tree guides in the
     first column, numbers aligned in the others. Iterative, so deep graphs cannot overflow the
-    stack; a branch deeper than `max_depth` continues as its own tree below (`r ↓`)."""
+    stack; a branch deeper than `max_depth` continues as its own tree below (`r ↓`). Given the
+    console and its width, a pattern too long for its column wraps onto rows of its own whose
+    tree guides go on unbroken."""
     g = r.graph
-    table = Table(
-        box=None,
-        pad_edge=False,
-        show_edge=False,
-        padding=(0, 1),
-    )
-    table.add_column("gate / input", no_wrap=True, overflow="ellipsis")
-    table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}", no_wrap=True)
-    table.add_column("grad", justify="right", style=GRAD, header_style=f"bold {GRAD}", no_wrap=True)
-    table.add_column("local", justify="right", no_wrap=True)
-    table.add_column("pattern")
+    rows = []  # (label, node, value, grad, local, pattern, guide under the row)
+    arrays = any(is_array(v) for v in r.values)  # then every wire shows its shape
     drawn = [False] * len(g)
     n_uses = [len(u) for u in uses(r)]
     roots = [g.output]
@@ -127,49 +165,90 @@ def circuit_table(r: Result, names: list[str], max_depth: int = 12) -> Table:
             node, parent, k, prefix, branch, depth = stack.pop()
             local = ""
             if parent is not None and r.locals[parent] is not None and carries_gradient(r, node):
-                local = fmt(r.locals[parent][k])
+                local = wire_local(r, names, parent, k)
             op = g.ops[node]
-            label = Text(prefix + branch, style=DIM)
+            label = Text().append(prefix + branch, style=DIM)
+            child_prefix = prefix + ("" if not branch else ("   " if branch.startswith("└") else "│  "))
             if op == "const":
                 label.append(names[node], style=DIM)
-                table.add_row(label, fmt(r.values[node]), "", local, "")
+                rows.append((label, node, fmt(r.values[node]), "", local, Text(""), child_prefix))
                 continue
             fork = n_uses[node] > 1
             if drawn[node]:
                 label.append(f"{names[node]} ↑", style="bold")
-                table.add_row(label, "", "", local, Text(f"fork: {n_uses[node]} uses", style=DIM))
+                note = Text(f"fork: {n_uses[node]} uses", style=DIM)
+                rows.append((label, node, "", "", local, note, child_prefix))
                 continue
             if op != "var" and depth >= max_depth and node != root:
                 label.append(f"{names[node]} ↓", style="bold")
-                table.add_row(label, "", "", local, "")
+                rows.append((label, node, "", "", local, Text(""), child_prefix))
                 if not deferred[node]:
                     deferred[node] = True
                     roots.append(node)
                 continue
             drawn[node] = True
-            grad = fmt(r.grads[node]) if carries_gradient(r, node) or node == g.output else ""
+            grad = fmt_cell(r.grads[node]) if carries_gradient(r, node) or node == g.output else ""
             note = Text(f"fork: {n_uses[node]} uses", style=DIM) if fork else Text("")
             if op == "var":
                 label.append(names[node], style="bold cyan")
-                table.add_row(label, fmt(r.values[node]), grad, local, note)
+                rows.append((label, node, fmt_cell(r.values[node]), grad, local, note, child_prefix))
                 continue
             label.append(g.label(node), style="bold")
             label.append(f"  {names[node]}", style=DIM)
-            pattern = Text(
-                pattern_text(op, g.params[node], len(g.args[node])), style="bold" if GATES[op].pattern else ""
-            )
+            args = g.args[node]
+            live = [carries_gradient(r, a) for a in args]
+            inputs = [g.params[a] if g.ops[a] == "const" else names[a] for a in args]
+            text = pattern_text(op, g.params[node], len(args), names[node], inputs, live)
+            pattern = Text(text, style="bold" if GATES[op].pattern else "")
             if fork:
                 pattern.append("; ").append_text(note)
-            table.add_row(label, fmt(r.values[node]), grad, local, pattern)
-            args = g.args[node]
-            child_prefix = prefix + ("" if not branch else ("   " if branch.startswith("└") else "│  "))
+            rows.append((label, node, fmt_cell(r.values[node]), grad, local, pattern, child_prefix + "│"))
             for pos in range(len(args) - 1, -1, -1):
                 last = pos == len(args) - 1
                 stack.append((args[pos], node, pos, child_prefix, "└─ " if last else "├─ ", depth + 1))
-    # numbers are never squeezed into ellipses: a narrow terminal wraps the pattern column instead
-    for column in table.columns[1:4]:
-        column.min_width = max((len(str(cell)) for cell in column.cells), default=0)
+    table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 1))
+    table.add_column("gate / input", no_wrap=True, overflow="ellipsis")
+    if arrays:  # CS231n's dimension analysis
+        table.add_column("shape", no_wrap=True, style=DIM)
+    table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}", no_wrap=True)
+    table.add_column("grad", justify="right", style=GRAD, header_style=f"bold {GRAD}", no_wrap=True)
+    table.add_column("local", justify="right", no_wrap=True)
+    table.add_column("pattern", no_wrap=console is not None and width is not None)
+    room = None
+    if console is not None and width is not None:
+        # what the pattern column has left once the others (and 2 spaces between each) are set
+        used = [max([len("gate / input")] + [row[0].cell_len for row in rows])]
+        used += [
+            max([len(h)] + [_width(row[c]) for row in rows])
+            for c, h in ((2, "value"), (3, "grad"), (4, "local"))
+        ]
+        if arrays:
+            used.append(max([len("shape")] + [len(_shape(r, row[1])) for row in rows]))
+        room = max(16, width - sum(used) - 2 * len(used))  # 2 spaces between columns
+    for label, node, value, grad, local, pattern, guide in rows:
+        shape = [_shape(r, node)] if arrays else []
+        lines = pattern.wrap(console, room) if room is not None and pattern.cell_len > room else [pattern]
+        tall = max(str(cell).count("\n") for cell in (value, grad, local))
+        if tall:  # a small matrix takes a line per row: the tree guides go on beside it
+            label = label.copy().append("".join("\n" + guide for _ in range(tall)), style=DIM)
+        table.add_row(label, *shape, value, grad, local, lines[0])
+        for more in lines[1:]:
+            # the tree goes on beside the wrapped words: siblings below, the gate's own inputs
+            table.add_row(Text(guide, style=DIM), *[""] * len(shape), "", "", "", more)
+    # numbers are never squeezed into ellipses (an array gate's local column holds a formula,
+    # which may wrap like the pattern column)
+    for column in table.columns[1 : 4 if arrays else 4]:
+        column.min_width = max((_width(cell) for cell in column.cells), default=0)
     return table
+
+
+def _width(cell) -> int:
+    """The widest line of a cell (a small matrix is one line per row)."""
+    return max((len(line) for line in str(cell).split("\n")), default=0)
+
+
+def _shape(r: Result, node: int) -> str:
+    return shape_text(r.values[node]) or "()"
 
 
 def fork_lines(r: Result, names: list[str]) -> list[Text]:
@@ -203,13 +282,20 @@ def inputs_table(r: Result, max_rows: int = MAX_GATES) -> Table | Group:
         padding=(0, 1),
     )
     table.add_column("name", no_wrap=True)
+    arrays = any(is_array(v) for v in r.values)
+    if arrays:
+        table.add_column("shape", no_wrap=True, style=DIM)
     table.add_column("value", justify="right", style=VALUE, header_style=f"bold {VALUE}")
     table.add_column("gradient", justify="right", style=GRAD, header_style=f"bold {GRAD}")
     rows = [(name, node, "") for name, node in g.var_ids.items()]
     rows += [(name, node, " (intermediate)") for name, node in g.names.items()]
     for name, node, kind in rows[:max_rows]:
+        shape = [shape_text(r.values[node]) or "()"] if arrays else []
         table.add_row(
-            Text(name, style="bold cyan").append(kind, style=DIM), fmt(r.values[node]), fmt(r.grads[node])
+            Text(name, style="bold cyan").append(kind, style=DIM),
+            *shape,
+            fmt_cell(r.values[node]),
+            fmt_cell(r.grads[node]),
         )
     if len(rows) > max_rows:
         more = Text(f"... and {len(rows) - max_rows} more (all of them: --format plain or json)", style=DIM)

@@ -18,7 +18,7 @@ def check_view(format: str, steps: bool, compare: bool, out_file: str | None) ->
         raise UsageError(f"--compare draws the rich picture: drop --format {format}")
     if format == "latex" and not steps:
         raise UsageError("--format latex goes with --steps (bp eval EXPR --steps --format latex)")
-    if out_file is not None:
+    if out_file is not None and not out_file.lower().endswith(".html"):
         from .dot import check_image_target
 
         check_image_target(out_file)

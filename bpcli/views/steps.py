@@ -2,8 +2,8 @@
 assignments with their values (`q = x + y = 3`), then the backward pass in reverse with the
 chain rule explicit (`dq = z * df = -4`), forks accumulating with `+=`.
 
-The formulas come from the gate table (`formula`, and each local gradient from its `d` string);
-the numbers from the Result.
+The formulas are printed from the graph (each local gradient from its gate's `d` string in the
+gate table); the numbers come from the Result.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from rich.text import Text
 from ..core.engine import Result
 from ..core.expr import local_text
 from ..core.gates import GATES, formula
-from .common import carries_gradient, fmt, node_names, uses
+from .common import carries_gradient, fmt, node_names, shape_text, stretched, uses, vjp_texts
 from .latex import latex_formula, latex_name
 
 VALUE, GRAD, DIM = "green", "red", "dim"
@@ -21,7 +21,9 @@ VALUE, GRAD, DIM = "green", "red", "dim"
 
 def _steps(result: Result):
     """The steps as data: ("forward", n, name, formula, value) and
-    ("backward", n, target, op ("=" or "+="), local text, upstream name, contribution, total or None)."""
+    ("backward", n, target, op ("=" or "+="), local text, upstream name, contribution, total or None,
+    final): at a fork (`+=`) the total is the gradient so far, `final` once every use has sent its
+    part (then it is the node's gradient)."""
     g = result.graph
     names = node_names(g)
     gates = g.gate_ids()
@@ -33,23 +35,32 @@ def _steps(result: Result):
     wires = uses(result)
     remaining = [len(w) for w in wires]
     seen = [False] * len(g)
-    out.append(("seed", number.get(g.output, 0), names[g.output], "=", "1", None, 1.0, None))
+    out.append(("seed", number.get(g.output, 0), names[g.output], "=", "1", None, 1.0, None, True))
+    so_far = [0.0] * len(g)  # a fork's running total, for the lines that add to it
     for node in reversed(gates):
         if result.contribs[node] is None:
             continue
         args = g.args[node]
-        texts = _local_texts(g, node, names, result.tie)
+        array_gate = GATES[g.ops[node]].shape is not None
+        texts = vjp_texts(result, names, node) if array_gate else _local_texts(g, node, names, result.tie)
         for k, a in enumerate(args):
-            if not carries_gradient(result, a):
+            if not carries_gradient(result, a) or result.contribs[node][k] is None:
                 continue
-            local = texts[k] if texts is not None else _factor(fmt(result.locals[node][k]))
+            if array_gate:  # the whole vector-Jacobian product, CS231n's dW = transpose(X) @ dS
+                up, local = None, texts[k]
+            else:
+                up = names[node]
+                local = texts[k] if texts is not None else _factor(fmt(result.locals[node][k]))
+                if stretched(result, node, k):
+                    local = f"sum back to {shape_text(result.values[a]) or 'a number'}: {local}"
             op = "+=" if seen[a] else "="
             seen[a] = True
             remaining[a] -= 1
-            total = result.grads[a] if op == "+=" and remaining[a] == 0 else None
-            out.append(
-                ("backward", number[node], names[a], op, local, names[node], result.contribs[node][k], total)
-            )
+            sent = result.contribs[node][k]
+            so_far[a] = so_far[a] + sent  # a new sum, never in place: arrays may be shared
+            final = remaining[a] == 0
+            total = (result.grads[a] if final else so_far[a]) if op == "+=" else None
+            out.append(("backward", number[node], names[a], op, local, up, sent, total, final))
     return out
 
 
@@ -75,27 +86,42 @@ def _lines(result: Result):
     width = max((len(r[2]) for r in forward), default=1)
     yield [("# forward pass: a value on every wire", DIM)]
     for _, n, name, text, value in forward:
-        yield [(f"({n}) ".rjust(6), DIM), (f"{name.ljust(width)} = {text} = ", None), (fmt(value), VALUE)]
+        yield [
+            (f"({n}) ".rjust(6), DIM),
+            (f"{name.ljust(width)} = {text} = ", None),
+            (fmt(value), VALUE),
+            *_shape_note(value),
+        ]
     yield [("# backward pass, in reverse: gradient = local gradient * upstream gradient", DIM)]
     for row in rows:
         if row[0] == "seed":
-            _, n, name, _, _, _, value, _ = row
+            _, n, name, _, _, _, value, _, _ = row
             yield [
                 (f"({n}) ".rjust(6) if n else "  ", DIM),
                 (f"d{name} = ", None),
                 (fmt(value), GRAD),
-                ("  # df/df", DIM),
+                (f"  # d{name}/d{name}", DIM),
             ]
         elif row[0] == "backward":
-            _, n, target, op, local, up, value, total = row
+            _, n, target, op, local, up, value, total, final = row
             line = [
                 (f"({n}) ".rjust(6), DIM),
-                (f"d{target} {op} {local} * d{up} = ", None),
+                (f"d{target} {op} {local} * d{up} = " if up else f"d{target} {op} {local} = ", None),
                 (fmt(value), GRAD),
+                *_shape_note(value),
             ]
-            if total is not None:
+            if total is not None and final:
                 line += [(f"  # fork: d{target} = ", DIM), (fmt(total), f"bold {GRAD}")]
+            elif total is not None:
+                line += [(f"  # d{target} so far = ", DIM), (fmt(total), GRAD)]
             yield line
+
+
+def _shape_note(value) -> list:
+    """`  # (500, 10)` after an array's step (dimension analysis, as CS231n asks); nothing for a
+    number, or for a big array whose summary already starts with its shape."""
+    text = shape_text(value)
+    return [(f"  # {text}", DIM)] if text and fmt(value).startswith("[") else []
 
 
 def steps_plain(result: Result) -> str:
@@ -114,8 +140,8 @@ def steps_text(result: Result) -> Text:
 
 
 # -- LaTeX, for write-ups ---------------------------------------------------------------------
-def _d(name: str) -> str:
-    return rf"\frac{{\partial f}}{{\partial {latex_name(name)}}}"
+def _d(name: str, out: str = "f") -> str:
+    return rf"\frac{{\partial {latex_name(out)}}}{{\partial {latex_name(name)}}}"
 
 
 def steps_latex(result: Result) -> str:
@@ -129,16 +155,17 @@ def steps_latex(result: Result) -> str:
     lines.append(r"\intertext{Backward pass (local gradient $\cdot$ upstream gradient)}")
     for row in rows:
         if row[0] == "seed":
-            _, n, name, _, _, _, value, _ = row
-            lines.append(rf"{_d(name)} &= {fmt(value)} && ({n}) \\")
+            _, n, name, _, _, _, value, _, _ = row
+            out = name  # the seed row is the output's
+            lines.append(rf"{_d(name, out)} &= {fmt(value)} && ({n}) \\")
         elif row[0] == "backward":
-            _, n, target, op, local, up, value, total = row
-            lhs = _d(target)
+            _, n, target, op, local, up, value, total, final = row
+            lhs = _d(target, out)
             rel = "&=" if op == "=" else "&\\mathrel{+}="
-            tail = rf" \quad \text{{(fork: total {fmt(total)})}}" if total is not None else ""
-            lines.append(
-                rf"{lhs} {rel} {latex_formula(local)} \cdot {_d(up)} = {fmt(value)}{tail} && ({n}) \\"
-            )
+            word = "fork: total" if final else "so far"
+            tail = rf" \quad \text{{({word} {fmt(total)})}}" if total is not None else ""
+            times = rf" \cdot {_d(up, out)}" if up else ""
+            lines.append(rf"{lhs} {rel} {latex_formula(local)}{times} = {fmt(value)}{tail} && ({n}) \\")
     lines[-1] = lines[-1].removesuffix(r" \\")
     lines.append(r"\end{align*}")
     return "\n".join(lines) + "\n"

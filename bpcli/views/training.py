@@ -4,12 +4,12 @@ beyond what a plot axis needs (log10 of losses for a log-scaled axis)."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from . import num, short
+from .common import dumps
 
 PLOT_HEIGHT = 16
 MAX_PLOT_WIDTH = 100
@@ -157,6 +157,7 @@ def _console():
 
 
 # -- bp descend ----------------------------------------------------------------------------------
+_MAX_ROWS = 50  #: variables the descend table shows (all of them are in --format json)
 _STOPPED = {
     "steps": "all {steps} steps taken",
     "tol": "the gradient norm reached --tol {tol:g} after {steps} steps",
@@ -200,7 +201,7 @@ def descent_json(d) -> str:
             for r in d.trace
         ],
     }
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps(obj)
 
 
 def print_descent(d) -> None:
@@ -216,11 +217,18 @@ def print_descent(d) -> None:
     table.add_column("start", justify="right")
     table.add_column("final", justify="right", style="green")
     table.add_column("gradient", justify="right", style="red")
-    for name in d.wrt:
-        grad = d.grad.get(name)
-        table.add_row(name, short(d.start[name]), _short(d.final[name]), _short(grad))
-    for name, value in d.fixed.items():
-        table.add_row(f"{name} (held)", short(value), short(value), "")
+    # a picture of 1e5 variables is no picture (Rich took 50 s to lay the table out): the first
+    # rows, then a count; --format json has every value
+    rows = [(name, False) for name in d.wrt] + [(name, True) for name in d.fixed]
+    for name, held in rows[:_MAX_ROWS]:
+        if held:
+            value = d.fixed[name]
+            table.add_row(f"{name} (held)", short(value), short(value), "")
+        else:
+            grad = d.grad.get(name)
+            table.add_row(name, short(d.start[name]), _short(d.final[name]), _short(grad))
+    if len(rows) > _MAX_ROWS:
+        table.add_row(f"... {len(rows) - _MAX_ROWS} more", "", "", "")
     console.print(table)
     summary = Table.grid(padding=(0, 2))
     summary.add_row("loss", f"{short(d.start_loss)} -> {_short(d.loss)}")
@@ -268,7 +276,7 @@ def fit_dict(r) -> dict:
 def fit_json(results: list, sweep: bool) -> str:
     """One run: its object. A sweep: {"sweep": [one run's object per --hidden value]}."""
     obj = {"sweep": [fit_dict(r) for r in results]} if sweep else fit_dict(results[0])
-    return json.dumps(obj, ensure_ascii=False) + "\n"
+    return dumps(obj)
 
 
 def print_fit(r) -> None:

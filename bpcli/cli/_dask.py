@@ -122,7 +122,7 @@ def _partition(
 
     from ..readers.table import _csv_line, _numbers, arrow_chunk
     from ..views import rows as row_view
-    from .stream import chunk_rows, evaluate_chunk
+    from ._stream import chunk_rows, evaluate_chunk
 
     if option == "--csv":
         cells = [frame.iloc[:, j].tolist() for j in range(frame.shape[1])]

@@ -111,6 +111,7 @@ def eval_batch(
     out=None,
 ) -> None:
     """CSV (or JSON Lines) out, one row per point, a chunk at a time."""
+    from ..core.array_gates import require_scalar
     from ..core.engine import check_bindings
     from ..core.graph import expand as expand_graph
     from ..core.parse import parse
@@ -135,8 +136,11 @@ def eval_batch(
     if engine == "dask" and csv == "-":
         raise UsageError("--engine dask reads files, not standard input: give --csv FILE")
     graph = parse(source)
+    # many points of one scalar expression; an array expression is evaluated once, without them
+    option = "--csv" if csv is not None else "--parquet" if parquet is not None else "--grid"
+    require_scalar(graph, bindings, option, "; drop it to evaluate it once")
     if engine == "dask":
-        from .dask_engine import open_table
+        from ._dask import open_table
 
         table = open_table(csv, parquet, graph.var_ids, scheduler, threads or cores())
         names, columns = table.names, table.columns
