@@ -45,8 +45,9 @@ class Batch:
 
 #: most points per pass: the arrays of one pass then stay in the CPU's caches, which is faster
 #: than streaming long arrays through memory, and Python's cost per gate is spread over enough
-#: points (measured at 1e6 points: 4096 20 ms, 8192 16 ms, 32768 12 ms, 65536 13 ms)
-CHUNK = 32768
+#: points (measured at 1e6 points, one thread: 4096 20 ms, 8192 16 ms, 32768 12 ms, 65536 12 ms;
+#: two threads: 32768 13.5 ms, 65536 11 ms, since fewer passes hand the GIL back and forth less)
+CHUNK = 65536
 #: bytes the arrays of all passes at once may take (values, gradients, local gradients and
 #: contributions: at most 48 bytes per node and point); 1e4 nested sigmoids on a 32768-point
 #: grid then run in passes of ~270 points (peak RSS ~200 MB, measured) instead of taking GBs
