@@ -120,10 +120,9 @@ LAYERS = {  # who may import whom at module level
     "views": {"core", "views"},
     "cli": {"core", "readers", "tools", "views", "cli"},
 }
-#: imports inside a function that cross the layers on purpose (a display hook, a shared constant)
+#: imports inside a function that cross the layers on purpose (a display hook)
 LAZY_CROSSINGS = {
     ("bpcli.core.engine", "views"),  # Result's notebook and Rich display (_repr_html_, __rich__)
-    ("bpcli.views.check", "tools"),  # the array answers' relative-error rule, one constant
 }
 
 

@@ -222,6 +222,11 @@ class Report:
     def rule(self) -> str:
         return "decimals" if self.rtol is None and self.atol is None else "tolerance"
 
+    @property
+    def array_bound(self) -> float:
+        """The largest relative error `max|a-b| / max(|a|+|b|)` an array answer may have."""
+        return self.rtol if self.rtol is not None else ARRAY_REL_ERROR
+
 
 def _normal(name: str) -> str:
     return name.strip().replace("\u2202", "d")

@@ -90,10 +90,7 @@ def _summary(report) -> str:
     )
     head = f"all {n} right" if report.passed else f"{report.right} of {n} right"
     if any(a.rel_error is not None for a in report.answers):
-        from ..tools.check import ARRAY_REL_ERROR
-
-        bound = report.rtol if report.rtol is not None else ARRAY_REL_ERROR
-        rule += f"; an array from a file when max|a-b| / max(|a|+|b|) <= {bound:g}"
+        rule += f"; an array from a file when max|a-b| / max(|a|+|b|) <= {report.array_bound:g}"
     return f"{head} ({rule})"
 
 
