@@ -13,6 +13,8 @@ gets no gradient (an index's labels).
 
 from __future__ import annotations
 
+from .numbers import number_text
+
 
 class _NumpyOnFirstUse:
     """NumPy, imported when an array gate first runs: a scalar `bp eval` never loads it
@@ -97,18 +99,14 @@ def _axis(ndim: int, p) -> int | None:
     if p is None:
         return None
     if p != int(p) or not -ndim <= int(p) < max(ndim, 1):
-        raise ValueError(f"axis {_num(p)} is out of range for an array with {ndim} axes")
+        raise ValueError(f"axis {number_text(p)} is out of range for an array with {ndim} axes")
     return int(p) % ndim
-
-
-def _num(p) -> str:
-    return repr(int(p)) if p == int(p) else repr(p)
 
 
 def reduce_shape(shapes, p=None):
     (a,) = shapes
     if p is not None and not a:
-        raise ValueError(f"axis {_num(p)} is out of range for a number")
+        raise ValueError(f"axis {number_text(p)} is out of range for a number")
     k = _axis(len(a), p)
     return () if k is None else a[:k] + a[k + 1 :]
 
@@ -123,7 +121,7 @@ def mean_forward(m, a, p=None):
 
 def axis_formula(word):
     """`sum(a)` or `sum(a, 0)`: the forward pass as text, with the axis when there is one."""
-    return lambda n, p: f"{word}({n[0]})" if p is None else f"{word}({n[0]}, {_num(p)})"
+    return lambda n, p: f"{word}({n[0]})" if p is None else f"{word}({n[0]}, {number_text(p)})"
 
 
 def _spread(up, a, p):

@@ -195,9 +195,7 @@ def _constant_exponents(graph: Graph) -> Graph:
     g = Graph(graph.source)
     g.ops, g.args, g.params = list(graph.ops), list(graph.args), list(graph.params)
     g.pos, g.var_ids, g.names, g.output = graph.pos, graph.var_ids, graph.names, graph.output
-    for attr in ("output_name",):  # set by newer parsers; copied when present
-        if hasattr(graph, attr):
-            setattr(g, attr, getattr(graph, attr))
+    g.output_name = graph.output_name
     for i in hits:
         base, exponent = graph.args[i]
         g.ops[i], g.args[i], g.params[i] = "powc", (base,), graph.params[exponent]
