@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -26,6 +28,7 @@ from .engine import backward, check_bindings, evaluate, forward
 from .errors import BpError, UsageError
 from .gates import GATES, NumpyMath
 from .graph import Graph
+from .tape import Untraceable, record
 
 ON_ERROR = ("fail", "skip", "nan")
 
@@ -87,6 +90,7 @@ def run(
     _reuse_freed_memory()
     points = {name: np.ascontiguousarray(col, dtype=float) for name, col in points.items()}
     constants = {name: float(v) for name, v in constants.items()}
+    plan = _plan(graph, tuple(points), constants, tie)
     graph = _constant_exponents(graph)
     value = np.empty(n)
     gradient = {name: np.empty(n) for name in graph.var_ids}
@@ -98,19 +102,42 @@ def run(
     m = _SelectMath()
     needs = _depends_on_variable(graph)
 
+    outputs = {"value": value}
+    outputs.update({("grad", name): gradient[name] for name in graph.var_ids})
+    outputs.update({("named", name): named[name] for name in graph.names})
+    local = threading.local()
+
     def one_pass(lo: int) -> None:
         hi = min(lo + size, n)
         k = hi - lo
-        bindings = {**constants, **{name: col[lo:hi] for name, col in points.items()}}
         # Inputs are finite, so a value or gradient can only turn non-finite through a
         # floating-point exception (overflow, division by zero, invalid operation), and NumPy
         # reports every one. With none reported in a chunk it has no bad row; otherwise each of
         # its rows is checked. (errstate is per thread: each pass has its own list.)
         raised: list[str] = [] if constants_finite else ["input"]
+        if plan is not None:
+            buffers = getattr(local, "buffers", None)
+            if buffers is None:
+                buffers = local.buffers = plan.new_buffers(size)
+            with np.errstate(all="call", under="ignore", call=lambda kind, flag: raised.append(kind)):
+                S = plan.play(points, lo, hi, buffers, outputs)
+            # the chunk's inputs are in the cache by now: one sum each tells whether all are finite
+            if not raised and not all(math.isfinite(col[lo:hi].sum()) for col in points.values()):
+                raised.append("input")
+            if not raised:
+                if plan.keep:
+                    values = [None] * len(graph.ops)
+                    for _, node in plan.keep:
+                        values[node] = plan.kept(S, ("kink", node))
+                    with np.errstate(all="ignore"):
+                        kinks[lo:hi] = _kink_rows(graph, values, plan.carries, k, bad[lo:hi], np)
+                return
+        # the engine itself, on this chunk: every pass without a plan, and every pass with a
+        # floating-point exception (the rows are then checked against all values and gradients)
+        bindings = {**constants, **{name: col[lo:hi] for name, col in points.items()}}
         with np.errstate(all="call", under="ignore", call=lambda kind, flag: raised.append(kind)):
             values = forward(graph, bindings, m)
             grads, _locals, contribs, _ = backward(graph, values, tie, m)
-        # the chunk's inputs are in the cache by now: one sum each tells whether all are finite
         if not raised and not all(math.isfinite(col[lo:hi].sum()) for col in points.values()):
             raised.append("input")
         with np.errstate(all="ignore"):
@@ -135,6 +162,25 @@ def run(
             for _ in pool.map(one_pass, range(0, n, size)):
                 pass  # re-raises a pass's exception
     return Batch(graph, n, value, gradient, named, bad, kinks)
+
+
+#: graph -> {(columns, constants, tie): its pass as a plan, or None where it cannot be recorded};
+#: a stream runs the same graph on block after block of rows, and records it once
+_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _plan(graph: Graph, columns: tuple, constants: dict[str, float], tie: str):
+    """The engine's pass over `graph`, recorded once and replayed on every chunk (core.tape)."""
+    plans = _PLANS.setdefault(graph, {})
+    key = (columns, tuple(constants.items()), tie)
+    if key not in plans:
+        if len(plans) >= 16:  # a caller sweeping the constants: keep the newest only
+            plans.clear()
+        try:
+            plans[key] = record(_constant_exponents(graph), columns, constants, tie)
+        except Untraceable:
+            plans[key] = None
+    return plans[key]
 
 
 class _SelectMath(NumpyMath):
@@ -330,6 +376,11 @@ class ArrayMath:
 
     def equal(self, a, b):
         return self.xp.astype(a == b, self.xp.float64)
+
+    def nonneg(self, x):
+        if isinstance(x, (int, float)):
+            return 1.0 if x >= 0 else 0.0
+        return self.xp.astype(x >= 0, self.xp.float64)
 
 
 def evaluate_batch(

@@ -99,6 +99,11 @@ class ScalarMath:
     def sign(x):
         return 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
 
+    @staticmethod
+    def nonneg(x):
+        """1.0 where x >= 0, else 0.0 (the stable sigmoid's choice of side)."""
+        return 1.0 if x >= 0 else 0.0
+
     abs = staticmethod(abs)
     tanh = staticmethod(math.tanh)
 
@@ -242,10 +247,13 @@ def _compile_local(row: Gate) -> Callable:
 
 
 def _sigmoid(m, x):
-    # stable on both sides: never exp of a large positive number
+    # stable on both sides: never exp of a large positive number. With e = exp(-|x|) and
+    # q = 1/(1 + e), sigmoid is q for x >= 0 and e*q for x < 0; as e <= 1, that is
+    # q * max(e, 1) and q * max(e, 0): the same doubles as a where(), but no branch or select
+    # over the points (batch mode runs this on every point; one division serves both sides)
     e = m.exp(-m.abs(x))
-    q = 1 / (1 + e)  # one division, shared by both sides (batch mode runs this on every point)
-    return m.where(x >= 0, q, e * q)
+    q = 1 / (1 + e)
+    return q * m.maximum(e, m.nonneg(x))
 
 
 def _softplus(m, x):
@@ -656,6 +664,9 @@ class NumpyMath:
 
     def equal(self, a, b):
         return (a == b).astype(float)
+
+    def nonneg(self, x):
+        return self.np.greater_equal(x, 0.0).astype(self.np.float64)
 
 
 # -- array gates: dot, @, reductions, transpose, softmax, logsumexp, indexing ------------------

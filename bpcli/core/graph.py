@@ -14,7 +14,18 @@ from .gates import GATES, SCALAR, number_text
 class Graph:
     """A gate graph under construction or finished (`output` set)."""
 
-    __slots__ = ("ops", "args", "params", "pos", "var_ids", "names", "output", "output_name", "source")
+    __slots__ = (
+        "ops",
+        "args",
+        "params",
+        "pos",
+        "var_ids",
+        "names",
+        "output",
+        "output_name",
+        "source",
+        "__weakref__",  # batch mode keeps its recorded passes per graph (bpcli.core.batch)
+    )
 
     def __init__(self, source: str = ""):
         self.ops: list[str] = []
