@@ -8,10 +8,11 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bpcli.core.engine import evaluate
+from bpcli.core.errors import MathError
 
 # -- the CONTRACT's neuron: sigmoid(dot(w, x)) -------------------------------------------------
 
@@ -463,7 +464,13 @@ def test_random_array_expressions_against_centered_differences(case):
     bindings["K"] = rng.normal(size=base)
     bindings["V"] = rng.normal(size=base[1:])
     used = uses(expr, bindings)
-    r = evaluate(expr, used)
+    try:
+        r = evaluate(expr, used)
+    except MathError:  # exp(exp(exp(3))) overflows: bp refuses it, which is right
+        assume(False)
+    # a centered difference is a reference only where the function is tame: nested exps reach
+    # 1e8 and more (sin(exp(exp(3)))), where a step of 1e-6 is no longer small
+    assume(all(np.max(np.abs(v)) < 50 for v in r.values))
     for name, x in used.items():
         g = centered(expr, used, name) if x.ndim else np.float64(0)
         if not x.ndim:

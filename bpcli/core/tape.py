@@ -253,9 +253,14 @@ def record(graph: Graph, names, constants: dict[str, float], tie: str) -> Plan:
     tape = Tape()
     m = _TraceMath(tape)
     bindings = {**constants, **{name: tape.input(name) for name in names}}
-    with np.errstate(all="ignore"):
+    raised: list[str] = []
+    with np.errstate(all="call", under="ignore", call=lambda kind, flag: raised.append(kind)):
         values = forward(graph, bindings, m)
         grads, _locals, contribs, _ = backward(graph, values, tie, m)
+    if raised:
+        # arithmetic on constants alone is done here, once; the engine does it in every pass,
+        # where its floating-point exception makes batch mode check every row of every pass
+        raise Untraceable(f"a floating-point exception ({raised[0]}) on constants")
     outputs = {"value": values[graph.output]}
     outputs.update({("grad", name): grads[node] for name, node in graph.var_ids.items()})
     outputs.update({("named", name): grads[node] for name, node in graph.names.items()})
