@@ -1,10 +1,14 @@
 """Batch mode, the SIMD pass: the same gate graph evaluated at many points at once.
 
-The engine's own forward and backward run once per chunk of points, with arrays on the wires
-instead of floats (one gate table, no second copy of the math). What the scalar engine checks
-gate by gate, batch mode checks row by row afterwards: a row whose value or gradient is not
-finite is marked bad (the CLI reports it by its row number with the scalar engine's own
-message), and rows at a kink get the same subgradients.
+The engine's own forward and backward run with arrays on the wires instead of floats (one gate
+table, no second copy of the math): once on stand-ins, recorded as a tape of NumPy calls
+(`bpcli.core.tape`), which is then replayed on every chunk of points with the same calls on the
+same operands, so the numbers are the engine's own, into buffers that stay in the CPU's caches.
+What the scalar engine checks gate by gate, batch mode checks row by row afterwards: a row whose
+value or gradient is not finite is marked bad (the CLI reports it by its row number with the
+scalar engine's own message), and rows at a kink get the same subgradients. A chunk in which
+NumPy reports a floating-point exception is run again on the engine itself, whose arrays the
+row checks read.
 
 Chunks are sized from the graph (memory stays bounded however many points) and evaluated on a
 pool of threads: NumPy releases the GIL inside each array operation, so the chunks run on every
@@ -47,9 +51,10 @@ class Batch:
 
 
 #: most points per pass: the arrays of one pass then stay in the CPU's caches, which is faster
-#: than streaming long arrays through memory, and Python's cost per gate is spread over enough
-#: points (measured at 1e6 points, one thread: 4096 20 ms, 8192 16 ms, 32768 12 ms, 65536 12 ms;
-#: two threads: 32768 13.5 ms, 65536 11 ms, since fewer passes hand the GIL back and forth less)
+#: than streaming long arrays through memory, and Python's cost per call is spread over enough
+#: points (measured with the tape at 1e6 points, median ms for passes of 16384 / 32768 / 65536 /
+#: 131072 / 262144 points: one thread 11.4 / 10.2 / 10.3 / 10.5 / 12.0, two threads 16.7 / 11.7 /
+#: 9.3 / 9.8 / 10.6: shorter passes hand the GIL back and forth more often)
 CHUNK = 65536
 #: bytes the arrays of all passes at once may take (values, gradients, local gradients and
 #: contributions: at most 48 bytes per node and point); 1e4 nested sigmoids on a 32768-point
