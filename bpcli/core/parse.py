@@ -364,6 +364,7 @@ def _make_lark():
     folder, keyed by the grammar's text and Lark's version; a process reads them once."""
     from lark import Lark
 
+    first = None  # the tables this thread decoded while checking the file: used, not decoded again
     with _SHARED_LOCK:
         if "text" not in _SHARED:
             text = grammar_path().read_text(encoding="utf-8")
@@ -371,13 +372,14 @@ def _make_lark():
             path = _cache_file(key)
             _SHARED.update(text=text, key=key, path=path, tables=None)
             raw = _read_cache_bytes(path) if path else None
-            if raw is not None and _decode_cache(raw, key) is not None:
-                _SHARED["tables"] = raw  # each thread decodes its own copy
+            first = _decode_cache(raw, key) if raw is not None else None
+            if first is not None:
+                _SHARED["tables"] = raw  # each other thread decodes its own copy
         text, key, path, tables = _SHARED["text"], _SHARED["key"], _SHARED["path"], _SHARED["tables"]
     build = _Build()
     if tables is not None:
         try:
-            cached = _decode_cache(tables, key)
+            cached = first if first is not None else _decode_cache(tables, key)
             return Lark._load_from_dict(cached["data"], cached["memo"], transformer=build), build
         except Exception:  # a damaged or foreign file: compile the grammar again  # noqa: BLE001
             pass
