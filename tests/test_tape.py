@@ -18,7 +18,7 @@ from test_properties import OPS
 import bpcli.core.batch as batch
 from bpcli.core.gates import GATES, SCALAR, NumpyMath
 from bpcli.core.parse import parse
-from bpcli.core.tape import Untraceable, record
+from bpcli.core.tape import Untraceable, record, select
 
 UNARY = ["exp", "log", "sqrt", "sigmoid", "tanh", "relu", "abs", "sin", "cos", "tan", "softplus"]
 UNARY += ["cosh", "sinh", "sign", "step", "-"]
@@ -170,3 +170,13 @@ def test_sigmoid_is_the_same_double_as_the_select_it_replaced():
         assert np.float64(GATES["sigmoid"].forward(SCALAR, t)).view(np.int64) == np.float64(
             q if t >= 0 else e * q
         ).view(np.int64)
+
+
+def test_select_is_np_where_bit_for_bit():
+    # the engine path and the tape share this select, so it is checked against NumPy directly
+    gen = np.random.default_rng(5)
+    cond = gen.random(1000) < 0.5
+    a, b = gen.normal(size=1000), np.concatenate([[0.0, -0.0, np.inf, -np.inf], gen.normal(size=996)])
+    for x, y in [(a, b), (a, 2.5), (-0.0, b), (np.float64(3.0), 0.0)]:
+        out = select(cond, x, y, np.empty(1000), np.empty(1000, np.int64))
+        assert np.array_equal(out.view(np.int64), np.where(cond, x, y).view(np.int64))

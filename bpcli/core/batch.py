@@ -32,7 +32,7 @@ from .engine import backward, check_bindings, evaluate, forward
 from .errors import BpError, UsageError
 from .gates import GATES, NumpyMath
 from .graph import Graph
-from .tape import Untraceable, record
+from .tape import Untraceable, record, select
 
 ON_ERROR = ("fail", "skip", "nan")
 
@@ -126,14 +126,11 @@ def run(
                 buffers = local.buffers = plan.new_buffers(size)
             with np.errstate(all="call", under="ignore", call=lambda kind, flag: raised.append(kind)):
                 S = plan.play(points, lo, hi, buffers, outputs)
-            # the chunk's inputs are in the cache by now: one sum each tells whether all are finite
-            if not raised and not all(math.isfinite(col[lo:hi].sum()) for col in points.values()):
+            if not raised and not _finite(points, lo, hi):
                 raised.append("input")
             if not raised:
                 if plan.keep:
-                    values = [None] * len(graph.ops)
-                    for _, node in plan.keep:
-                        values[node] = plan.kept(S, ("kink", node))
+                    values = plan.kept_values(S, len(graph.ops))
                     with np.errstate(all="ignore"):
                         kinks[lo:hi] = _kink_rows(graph, values, plan.carries, k, bad[lo:hi], np)
                 return
@@ -143,7 +140,7 @@ def run(
         with np.errstate(all="call", under="ignore", call=lambda kind, flag: raised.append(kind)):
             values = forward(graph, bindings, m)
             grads, _locals, contribs, _ = backward(graph, values, tie, m)
-        if not raised and not all(math.isfinite(col[lo:hi].sum()) for col in points.values()):
+        if not raised and not _finite(points, lo, hi):
             raised.append("input")
         with np.errstate(all="ignore"):
             if raised:
@@ -172,6 +169,12 @@ def run(
                 left.cancel()
             raise
     return Batch(graph, n, value, gradient, named, bad, kinks)
+
+
+def _finite(points: dict[str, np.ndarray], lo: int, hi: int) -> bool:
+    """Every input of points lo..hi-1 is finite. They are in the cache by now, just read by the
+    pass: one sum each tells (a sum is finite only if every term is)."""
+    return all(math.isfinite(col[lo:hi].sum()) for col in points.values())
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -208,9 +211,8 @@ def _plan(graph: Graph, columns: tuple, constants: dict[str, float], tie: str):
 
 
 class _SelectMath(NumpyMath):
-    """NumpyMath with a branch-free `where`: NumPy's own takes a branch per element, which a
-    random mask mispredicts half the time (measured: 4.2 ms per 1e6 points, against 1.7 ms for
-    this, a third of a stable sigmoid's time). The result is the same, bit for bit."""
+    """NumpyMath with the branch-free `where` of the tape (`tape.select`; measured: 4.2 ms per
+    1e6 points with NumPy's own, against 1.7 ms). The result is the same, bit for bit."""
 
     def __init__(self):
         super().__init__()
@@ -219,14 +221,8 @@ class _SelectMath(NumpyMath):
     def _where(self, cond, a, b):
         if not isinstance(cond, np.ndarray) or cond.dtype != bool:
             return np.where(cond, a, b)
-        a = np.asarray(a, dtype=np.float64).view(np.int64)
-        b = np.asarray(b, dtype=np.float64).view(np.int64)
-        bits = a ^ b  # where cond: a ^ b ^ b = a; elsewhere: 0 ^ b = b
-        bits = np.bitwise_and(
-            bits, np.negative(cond, dtype=np.int64), out=bits if bits.shape == cond.shape else None
-        )
-        bits ^= b
-        return bits.view(np.float64)
+        out = np.empty(np.broadcast_shapes(cond.shape, np.shape(a), np.shape(b)))
+        return select(cond, a, b, out, np.empty(cond.shape, np.int64))
 
 
 _MEMORY_SET = False

@@ -97,9 +97,6 @@ class Tape:
                 raise Untraceable("where() of non-float arrays")
         return self._record(_SELECT, None, (cond, a, b), {}, np.float64)
 
-    def compile(self, outputs: dict, keep: dict) -> Plan:
-        return Plan(self, outputs, keep)
-
 
 class _TraceMath(NumpyMath):
     """NumpyMath whose `where` is written on the tape (batch mode's branch-free select)."""
@@ -121,12 +118,18 @@ class _TraceMath(NumpyMath):
 
 class Plan:
     """A tape made ready to play: calls nobody reads dropped, a buffer for each result (shared by
-    results whose lives do not overlap), and the outputs' results written into the outputs."""
+    results whose lives do not overlap), and the outputs' results written into the outputs.
 
-    def __init__(self, tape: Tape, outputs: dict, keep: dict):
+    `outputs` maps each output's key to its result; `keep` maps graph nodes to results that must
+    outlive the pass (the kink check reads them); `carries` is, per node, True where the gate
+    sends gradient down its wires and None elsewhere (as the kink check reads the engine's
+    `contribs`)."""
+
+    def __init__(self, tape: Tape, outputs: dict, keep: dict, carries: list):
         self.inputs = tape.inputs
+        self.carries = carries
         wanted = {v.slot for v in [*outputs.values(), *keep.values()] if isinstance(v, Wire)}
-        self.keep = {key: _ref(v) for key, v in keep.items()}
+        self.keep = {node: _ref(v) for node, v in keep.items()}
         needed = set(wanted)
         calls = []
         for call in reversed(tape.calls):  # leave out the calls whose result nothing reads
@@ -149,6 +152,7 @@ class Plan:
             else:
                 self.copies.append((key, *_ref(v)))
         self.dests = list(self.direct.values())
+        dest_index = {key: j for j, key in enumerate(self.dests)}
         free: dict[np.dtype, list[int]] = {}
         self.buffers: list[np.dtype] = []
         where: dict[int, int] = {}  # slot -> index into a pass's list of out arrays
@@ -166,7 +170,7 @@ class Plan:
             if kind != _SELECT:  # elementwise: the result may overwrite an operand read last here
                 release(operands, t)
             if slot in self.direct:
-                where[slot] = -1 - self.dests.index(self.direct[slot])
+                where[slot] = -1 - dest_index[self.direct[slot]]
             else:
                 pool = free.setdefault(tape.dtypes[slot], [])
                 if pool:
@@ -214,7 +218,7 @@ class Plan:
             elif kind == _UFUNC:
                 S[slot] = fn(*[S[j] for j in ins], out=views[o], **kwargs)
             elif kind == _SELECT:
-                S[slot] = _select(S[ins[0]], S[ins[1]], S[ins[2]], views[o], scratch)
+                S[slot] = select(S[ins[0]], S[ins[1]], S[ins[2]], views[o], scratch)
             else:
                 out = S[slot] = views[o]
                 out[...] = S[ins[0]]
@@ -222,10 +226,13 @@ class Plan:
             outputs[key][lo:hi] = S[j] if j >= 0 else c
         return S
 
-    def kept(self, S: list, key):
-        """What `keep` named `key`, in the pass whose slots are `S`: an array or a number."""
-        j, c = self.keep[key]
-        return S[j] if j >= 0 else c
+    def kept_values(self, S: list, n: int) -> list:
+        """Per graph node (n of them), its value in the pass whose slots are `S` where `keep`
+        named it (an array or a number), None elsewhere: what the kink check reads."""
+        values: list = [None] * n
+        for node, (j, c) in self.keep.items():
+            values[node] = S[j] if j >= 0 else c
+        return values
 
 
 def _ref(v) -> tuple:
@@ -233,9 +240,11 @@ def _ref(v) -> tuple:
     return (v.slot, None) if isinstance(v, Wire) else (-1, v)
 
 
-def _select(cond, a, b, out, scratch):
-    """where(cond, a, b) into `out` without a branch per element (batch._SelectMath's bit trick:
-    a ^ b ^ b = a where cond, 0 ^ b = b elsewhere); the same doubles as np.where."""
+def select(cond, a, b, out, scratch):
+    """where(cond, a, b) for a boolean array `cond` into the float array `out`, without a branch
+    per element: NumPy's own where takes one, which a random mask mispredicts half the time. On
+    the doubles' bits, a ^ b ^ b = a where cond and 0 ^ b = b elsewhere, so the result is the same
+    as np.where's, bit for bit. `scratch`: an int64 array of cond's shape."""
     a = a.view(np.int64) if isinstance(a, np.ndarray) else np.asarray(a, np.float64).view(np.int64)
     b = b.view(np.int64) if isinstance(b, np.ndarray) else np.asarray(b, np.float64).view(np.int64)
     bits = out.view(np.int64)
@@ -268,7 +277,5 @@ def record(graph: Graph, names, constants: dict[str, float], tie: str) -> Plan:
     for i, op in enumerate(graph.ops):
         row = GATES.get(op)
         if row is not None and row.kink is not None and contribs[i] is not None:
-            keep.update({("kink", a): values[a] for a in graph.args[i]})
-    plan = tape.compile(outputs, keep)
-    plan.carries = [None if c is None else True for c in contribs]  # as _kink_rows reads contribs
-    return plan
+            keep.update({a: values[a] for a in graph.args[i]})
+    return Plan(tape, outputs, keep, [None if c is None else True for c in contribs])
